@@ -39,11 +39,12 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
              with in_event = 0, in_last = 1.
         out: out_valid/out_ready, out_group[\(gw - 1):0] (g), out_current[\(p * wa - 1):0] (lane p at [p*\(wa) +: \(wa)], signed:
              I[g*\(p) + p]; lanes >= C_out read 0), out_last (g = \(g - 1)); \(g) beat(s) per vector. The outputs are
-             registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+             registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+             out_last and out_current are undefined while out_valid is low.
         Lanes P = \(p), groups G = ceil(C_out/P) = \(g): each event takes G cycles (weights read synchronously from
         the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators \(wa) bits
         (\(w.saturates ? "forced, saturating at each addition; exact needs \(w.exactAccumulator)" : "exact: range \(w.exactRange)")).
-        Weight word \(registeredWeight ? "registered before the add" : "added straight from the read (G = 1, spikes)")\(registeredProduct ? "; the count x weight product registered before the add too" : ""): \(pipeline.addStages) cycle(s) from issue to write.
+        Weight word \(registeredWeight ? "registered before the add" : "added straight from the read (G = 1, spikes)")\(registeredProduct ? "; the count x weight product (\(pipeline.shiftAddProduct ? "a shift-and-add in logic" : "a multiplier")) registered before the add too" : ""): \(pipeline.addStages) cycle(s) from issue to write.
         Latency: out_valid rises \(2 + pipeline.drainWait) cycles after the final event's last group is issued (the drain waits
         \(pipeline.drainWait) cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
         costs \(pipeline.vectorOverhead) cycle(s) per vector on top of events x G.
@@ -122,7 +123,11 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     m.next(group, mux(lastGroup, .const(0, width: gw), group +% .const(1, width: gw)), enable: issue)
     m.next(vecFresh, mux(startDrain, .const(1, width: 1), mux(eventDone, .const(0, width: 1), vecFresh)))
 
-    let weightWord = m.readSync(weightMem, weightAddr, enable: issue, name: "weight_q")
+    // Read every cycle: the word is used only in the cycle after its issue (by the weight
+    // register, or by the add at G = 1 with spikes), so an enable would only hold it longer.
+    // `issue` as the enable fanned out to all P x Ww read flip-flops and put the issue logic's
+    // routing on the critical path of a one-group fc1 (docs/timing.md, session 10).
+    let weightWord = m.readSync(weightMem, weightAddr, enable: .const(1, width: 1), name: "weight_q")
 
     // MARK: Accumulate: one cycle after the issue (two with a registered weight), P lanes
     // read, add and write back
@@ -187,6 +192,11 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
         var product: Expr
         if wc == 1 {
             product = mux(s1Count.bit(0), weight, .const(0, width: ww, signed: true))
+        } else if pipeline.shiftAddProduct {
+            // x in 0...3: two partial products and one carry chain, ww + 2 bits, exact.
+            let once = mux(s1Count.bit(0), weight, .const(0, width: ww, signed: true))
+            let twice = mux(s1Count.bit(1), weight.shiftLeft(1), .const(0, width: ww + 1, signed: true))
+            product = once +& twice
         } else {
             product = countSigned * weight
         }
@@ -239,11 +249,15 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
         let b = biasDrain.slice(lane * wb + wb - 1, lane * wb).asSigned().extend(to: wa)
         results.append(m.wire("result\(lane)", mux(drainFresh, b, m.read(accMem[lane], drainGroup))))
     }
-    // Lane p at bits [p*Wa +: Wa], the layout of the LIF bank's in_current.
+    // Lane p at bits [p*Wa +: Wa], the layout of the LIF bank's in_current. The data registers
+    // load whenever the output is free, valid or not (out_valid says which): their enable, which
+    // fans out to P x Wa flip-flops, is then one gate from two registers, not the drain's hazard
+    // check behind it (the critical path of a one-group fc1 once its product left the DSP,
+    // docs/timing.md, session 10). Outputs are undefined while out_valid is low.
     m.next(outValid, drainValid, enable: outFree)
-    m.next(outGroup, drainGroup, enable: drainLoad)
-    m.next(outLast, drainLast, enable: drainLoad)
-    m.next(outCurrent, cat(results.reversed().map { $0.asUnsigned() }), enable: drainLoad)
+    m.next(outGroup, drainGroup, enable: outFree)
+    m.next(outLast, drainLast, enable: outFree)
+    m.next(outCurrent, cat(results.reversed().map { $0.asUnsigned() }), enable: outFree)
     m.next(drainGroup, mux(drainLast, .const(0, width: gw), drainGroup +% .const(1, width: gw)), enable: drainLoad)
     m.next(drainActive, mux(startDrain, .const(1, width: 1), mux(drainLoad & drainLast, .const(0, width: 1), drainActive)))
     // An empty vector drains the bias.

@@ -148,11 +148,19 @@ public struct SpikeAccumulatorPipeline: Hashable, Sendable {
     public let registeredWeight: Bool
     /// The `count x weight` product is registered before the add.
     public let registeredProduct: Bool
+    /// The product is built as a shift-and-add in logic (`(x[0] ? w : 0) + (x[1] ? 2w : 0)`, one
+    /// carry chain) instead of a multiplier: two-bit counts, the residual sum of two spike
+    /// streams (0 to 2) or of three (0 to 3). Synthesis maps a `*` of these widths to a hard
+    /// multiplier, and on ECP5 the MULT18X18D's own delay (about 5.7 ns) plus the routing from
+    /// one count register to every lane's multiplier bounded QKFormer blocks near 100 MHz
+    /// (docs/timing.md, session 10). Wider counts keep the multiplier.
+    public let shiftAddProduct: Bool
 
     public init(groups: Int, countWidth: Int) {
         self.groups = groups
         registeredWeight = groups >= 2 || countWidth > 1
         registeredProduct = countWidth > 1
+        shiftAddProduct = countWidth == 2
     }
 
     /// Cycles from an issue to its write: 1, plus one per register stage.

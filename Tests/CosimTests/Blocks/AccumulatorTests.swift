@@ -240,6 +240,8 @@ final class ProjectionPairBench: Bench {
             // G = 1 with counts, under random stalls: weight and product registers, the drain
             // waits 3 cycles a vector (rg1 measures the cycles).
             ("a9", try LayerCase(inputs: 9, outputs: 6, lanes: 6, maxCount: 3, weightBits: 7, biasRange: 200, rng: &rng), true),
+            // Three-bit counts keep the multiplier (two-bit ones are a shift-and-add in logic).
+            ("a10", try LayerCase(inputs: 11, outputs: 7, lanes: 3, maxCount: 5, weightBits: 8, biasRange: 200, rng: &rng), true),
         ]
     }
 

@@ -6,11 +6,12 @@
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[2:0] (g), out_current[4351:0] (lane p at [p*17 +: 17], signed:
 //      I[g*256 + p]; lanes >= C_out read 0), out_last (g = 5); 6 beat(s) per vector. The outputs are
-//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+//      out_last and out_current are undefined while out_valid is low.
 // Lanes P = 256, groups G = ceil(C_out/P) = 6: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 17 bits
 // (exact: range [-44794, 43516]).
-// Weight word registered before the add; the count x weight product registered before the add too: 3 cycle(s) from issue to write.
+// Weight word registered before the add; the count x weight product (a shift-and-add in logic) registered before the add too: 3 cycle(s) from issue to write.
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (the drain waits
 // 0 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
 // costs 1 cycle(s) per vector on top of events x G.
@@ -70,2048 +71,2048 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
@@ -4197,263 +4198,1542 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [2:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r16_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r17_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r18_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r19_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r20_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r21_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r22_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r23_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r24_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r25_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r26_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r27_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r28_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r29_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r30_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r31_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r32_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r33_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r34_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r35_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r36_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r37_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r38_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r39_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r40_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r41_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r42_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r43_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r44_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r45_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r46_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r47_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r48_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r49_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r50_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r51_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r52_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r53_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r54_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r55_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r56_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r57_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r58_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r59_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r60_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r61_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r62_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r63_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r64_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r65_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r66_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r67_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r68_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r69_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r70_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r71_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r72_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r73_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r74_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r75_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r76_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r77_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r78_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r79_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r80_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r81_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r82_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r83_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r84_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r85_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r86_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r87_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r88_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r89_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r90_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r91_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r92_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r93_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r94_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r95_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r96_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r97_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r98_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r99_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r100_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r101_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r102_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r103_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r104_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r105_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r106_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r107_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r108_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r109_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r110_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r111_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r112_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r113_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r114_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r115_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r116_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r117_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r118_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r119_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r120_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r121_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r122_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r123_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r124_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r125_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r126_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r127_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r128_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r129_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r130_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r131_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r132_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r133_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r134_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r135_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r136_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r137_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r138_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r139_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r140_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r141_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r142_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r143_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r144_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r145_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r146_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r147_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r148_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r149_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r150_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r151_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r152_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r153_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r154_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r155_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r156_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r157_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r158_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r159_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r160_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r161_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r162_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r163_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r164_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r165_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r166_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r167_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r168_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r169_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r170_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r171_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r172_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r173_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r174_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r175_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r176_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r177_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r178_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r179_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r180_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r181_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r182_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r183_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r184_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r185_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r186_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r187_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r188_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r189_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r190_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r191_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r192_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r193_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r194_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r195_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r196_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r197_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r198_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r199_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r200_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r201_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r202_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r203_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r204_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r205_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r206_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r207_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r208_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r209_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r210_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r211_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r212_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r213_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r214_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r215_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r216_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r217_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r218_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r219_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r220_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r221_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r222_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r223_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r224_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r225_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r226_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r227_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r228_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r229_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r230_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r231_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r232_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r233_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r234_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r235_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r236_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r237_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r238_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r239_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r240_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r241_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r242_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r243_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r244_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r245_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r246_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r247_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r248_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r249_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r250_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r251_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r252_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r253_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r254_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r255_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r0_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r0_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r1_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r1_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r2_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r2_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r3_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r3_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r4_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r4_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r5_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r5_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r6_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r6_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r7_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r7_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r8_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r8_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r9_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r9_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r10_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r10_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r11_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r11_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r12_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r12_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r13_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r13_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r14_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r14_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r15_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r15_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r16_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r16_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r16_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r16_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r16_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r16_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r17_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r17_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r17_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r17_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r17_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r17_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r18_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r18_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r18_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r18_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r18_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r18_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r19_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r19_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r19_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r19_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r19_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r19_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r20_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r20_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r20_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r20_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r20_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r20_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r21_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r21_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r21_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r21_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r21_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r21_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r22_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r22_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r22_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r22_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r22_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r22_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r23_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r23_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r23_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r23_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r23_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r23_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r24_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r24_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r24_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r24_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r24_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r24_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r25_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r25_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r25_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r25_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r25_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r25_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r26_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r26_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r26_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r26_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r26_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r26_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r27_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r27_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r27_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r27_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r27_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r27_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r28_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r28_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r28_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r28_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r28_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r28_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r29_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r29_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r29_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r29_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r29_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r29_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r30_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r30_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r30_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r30_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r30_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r30_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r31_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r31_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r31_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r31_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r31_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r31_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r32_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r32_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r32_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r32_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r32_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r32_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r33_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r33_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r33_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r33_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r33_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r33_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r34_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r34_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r34_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r34_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r34_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r34_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r35_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r35_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r35_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r35_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r35_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r35_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r36_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r36_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r36_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r36_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r36_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r36_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r37_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r37_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r37_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r37_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r37_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r37_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r38_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r38_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r38_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r38_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r38_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r38_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r39_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r39_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r39_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r39_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r39_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r39_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r40_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r40_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r40_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r40_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r40_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r40_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r41_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r41_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r41_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r41_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r41_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r41_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r42_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r42_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r42_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r42_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r42_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r42_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r43_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r43_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r43_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r43_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r43_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r43_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r44_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r44_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r44_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r44_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r44_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r44_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r45_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r45_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r45_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r45_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r45_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r45_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r46_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r46_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r46_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r46_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r46_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r46_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r47_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r47_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r47_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r47_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r47_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r47_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r48_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r48_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r48_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r48_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r48_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r48_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r49_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r49_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r49_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r49_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r49_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r49_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r50_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r50_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r50_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r50_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r50_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r50_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r51_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r51_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r51_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r51_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r51_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r51_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r52_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r52_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r52_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r52_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r52_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r52_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r53_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r53_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r53_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r53_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r53_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r53_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r54_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r54_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r54_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r54_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r54_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r54_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r55_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r55_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r55_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r55_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r55_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r55_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r56_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r56_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r56_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r56_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r56_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r56_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r57_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r57_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r57_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r57_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r57_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r57_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r58_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r58_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r58_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r58_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r58_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r58_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r59_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r59_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r59_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r59_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r59_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r59_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r60_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r60_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r60_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r60_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r60_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r60_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r61_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r61_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r61_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r61_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r61_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r61_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r62_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r62_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r62_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r62_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r62_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r62_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r63_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r63_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r63_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r63_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r63_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r63_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r64_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r64_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r64_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r64_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r64_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r64_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r65_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r65_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r65_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r65_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r65_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r65_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r66_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r66_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r66_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r66_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r66_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r66_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r67_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r67_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r67_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r67_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r67_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r67_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r68_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r68_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r68_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r68_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r68_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r68_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r69_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r69_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r69_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r69_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r69_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r69_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r70_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r70_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r70_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r70_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r70_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r70_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r71_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r71_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r71_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r71_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r71_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r71_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r72_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r72_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r72_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r72_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r72_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r72_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r73_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r73_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r73_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r73_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r73_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r73_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r74_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r74_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r74_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r74_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r74_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r74_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r75_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r75_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r75_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r75_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r75_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r75_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r76_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r76_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r76_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r76_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r76_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r76_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r77_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r77_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r77_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r77_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r77_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r77_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r78_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r78_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r78_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r78_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r78_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r78_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r79_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r79_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r79_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r79_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r79_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r79_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r80_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r80_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r80_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r80_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r80_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r80_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r81_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r81_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r81_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r81_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r81_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r81_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r82_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r82_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r82_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r82_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r82_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r82_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r83_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r83_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r83_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r83_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r83_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r83_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r84_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r84_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r84_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r84_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r84_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r84_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r85_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r85_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r85_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r85_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r85_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r85_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r86_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r86_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r86_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r86_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r86_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r86_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r87_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r87_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r87_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r87_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r87_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r87_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r88_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r88_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r88_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r88_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r88_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r88_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r89_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r89_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r89_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r89_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r89_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r89_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r90_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r90_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r90_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r90_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r90_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r90_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r91_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r91_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r91_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r91_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r91_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r91_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r92_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r92_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r92_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r92_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r92_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r92_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r93_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r93_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r93_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r93_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r93_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r93_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r94_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r94_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r94_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r94_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r94_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r94_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r95_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r95_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r95_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r95_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r95_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r95_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r96_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r96_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r96_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r96_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r96_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r96_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r97_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r97_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r97_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r97_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r97_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r97_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r98_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r98_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r98_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r98_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r98_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r98_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r99_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r99_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r99_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r99_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r99_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r99_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r100_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r100_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r100_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r100_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r100_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r100_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r101_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r101_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r101_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r101_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r101_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r101_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r102_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r102_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r102_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r102_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r102_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r102_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r103_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r103_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r103_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r103_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r103_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r103_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r104_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r104_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r104_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r104_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r104_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r104_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r105_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r105_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r105_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r105_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r105_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r105_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r106_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r106_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r106_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r106_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r106_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r106_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r107_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r107_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r107_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r107_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r107_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r107_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r108_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r108_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r108_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r108_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r108_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r108_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r109_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r109_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r109_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r109_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r109_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r109_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r110_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r110_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r110_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r110_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r110_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r110_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r111_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r111_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r111_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r111_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r111_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r111_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r112_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r112_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r112_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r112_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r112_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r112_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r113_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r113_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r113_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r113_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r113_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r113_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r114_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r114_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r114_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r114_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r114_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r114_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r115_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r115_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r115_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r115_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r115_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r115_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r116_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r116_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r116_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r116_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r116_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r116_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r117_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r117_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r117_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r117_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r117_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r117_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r118_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r118_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r118_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r118_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r118_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r118_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r119_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r119_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r119_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r119_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r119_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r119_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r120_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r120_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r120_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r120_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r120_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r120_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r121_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r121_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r121_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r121_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r121_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r121_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r122_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r122_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r122_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r122_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r122_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r122_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r123_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r123_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r123_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r123_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r123_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r123_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r124_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r124_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r124_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r124_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r124_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r124_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r125_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r125_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r125_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r125_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r125_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r125_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r126_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r126_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r126_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r126_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r126_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r126_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r127_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r127_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r127_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r127_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r127_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r127_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r128_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r128_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r128_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r128_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r128_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r128_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r129_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r129_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r129_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r129_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r129_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r129_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r130_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r130_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r130_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r130_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r130_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r130_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r131_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r131_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r131_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r131_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r131_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r131_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r132_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r132_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r132_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r132_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r132_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r132_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r133_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r133_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r133_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r133_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r133_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r133_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r134_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r134_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r134_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r134_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r134_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r134_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r135_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r135_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r135_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r135_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r135_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r135_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r136_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r136_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r136_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r136_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r136_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r136_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r137_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r137_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r137_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r137_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r137_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r137_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r138_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r138_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r138_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r138_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r138_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r138_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r139_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r139_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r139_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r139_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r139_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r139_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r140_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r140_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r140_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r140_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r140_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r140_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r141_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r141_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r141_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r141_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r141_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r141_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r142_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r142_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r142_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r142_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r142_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r142_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r143_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r143_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r143_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r143_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r143_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r143_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r144_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r144_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r144_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r144_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r144_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r144_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r145_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r145_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r145_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r145_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r145_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r145_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r146_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r146_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r146_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r146_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r146_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r146_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r147_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r147_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r147_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r147_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r147_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r147_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r148_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r148_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r148_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r148_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r148_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r148_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r149_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r149_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r149_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r149_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r149_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r149_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r150_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r150_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r150_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r150_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r150_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r150_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r151_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r151_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r151_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r151_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r151_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r151_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r152_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r152_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r152_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r152_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r152_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r152_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r153_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r153_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r153_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r153_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r153_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r153_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r154_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r154_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r154_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r154_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r154_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r154_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r155_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r155_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r155_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r155_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r155_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r155_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r156_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r156_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r156_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r156_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r156_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r156_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r157_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r157_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r157_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r157_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r157_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r157_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r158_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r158_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r158_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r158_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r158_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r158_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r159_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r159_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r159_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r159_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r159_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r159_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r160_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r160_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r160_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r160_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r160_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r160_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r161_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r161_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r161_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r161_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r161_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r161_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r162_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r162_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r162_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r162_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r162_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r162_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r163_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r163_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r163_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r163_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r163_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r163_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r164_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r164_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r164_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r164_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r164_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r164_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r165_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r165_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r165_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r165_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r165_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r165_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r166_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r166_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r166_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r166_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r166_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r166_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r167_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r167_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r167_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r167_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r167_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r167_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r168_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r168_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r168_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r168_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r168_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r168_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r169_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r169_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r169_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r169_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r169_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r169_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r170_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r170_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r170_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r170_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r170_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r170_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r171_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r171_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r171_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r171_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r171_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r171_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r172_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r172_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r172_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r172_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r172_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r172_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r173_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r173_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r173_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r173_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r173_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r173_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r174_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r174_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r174_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r174_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r174_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r174_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r175_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r175_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r175_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r175_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r175_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r175_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r176_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r176_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r176_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r176_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r176_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r176_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r177_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r177_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r177_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r177_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r177_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r177_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r178_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r178_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r178_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r178_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r178_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r178_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r179_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r179_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r179_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r179_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r179_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r179_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r180_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r180_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r180_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r180_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r180_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r180_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r181_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r181_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r181_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r181_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r181_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r181_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r182_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r182_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r182_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r182_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r182_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r182_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r183_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r183_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r183_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r183_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r183_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r183_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r184_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r184_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r184_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r184_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r184_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r184_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r185_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r185_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r185_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r185_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r185_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r185_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r186_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r186_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r186_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r186_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r186_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r186_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r187_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r187_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r187_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r187_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r187_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r187_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r188_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r188_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r188_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r188_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r188_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r188_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r189_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r189_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r189_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r189_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r189_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r189_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r190_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r190_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r190_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r190_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r190_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r190_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r191_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r191_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r191_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r191_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r191_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r191_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r192_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r192_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r192_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r192_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r192_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r192_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r193_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r193_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r193_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r193_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r193_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r193_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r194_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r194_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r194_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r194_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r194_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r194_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r195_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r195_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r195_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r195_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r195_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r195_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r196_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r196_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r196_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r196_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r196_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r196_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r197_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r197_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r197_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r197_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r197_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r197_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r198_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r198_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r198_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r198_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r198_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r198_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r199_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r199_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r199_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r199_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r199_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r199_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r200_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r200_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r200_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r200_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r200_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r200_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r201_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r201_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r201_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r201_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r201_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r201_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r202_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r202_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r202_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r202_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r202_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r202_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r203_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r203_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r203_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r203_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r203_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r203_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r204_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r204_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r204_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r204_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r204_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r204_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r205_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r205_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r205_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r205_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r205_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r205_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r206_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r206_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r206_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r206_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r206_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r206_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r207_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r207_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r207_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r207_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r207_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r207_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r208_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r208_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r208_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r208_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r208_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r208_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r209_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r209_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r209_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r209_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r209_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r209_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r210_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r210_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r210_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r210_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r210_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r210_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r211_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r211_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r211_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r211_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r211_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r211_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r212_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r212_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r212_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r212_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r212_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r212_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r213_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r213_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r213_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r213_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r213_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r213_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r214_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r214_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r214_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r214_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r214_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r214_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r215_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r215_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r215_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r215_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r215_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r215_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r216_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r216_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r216_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r216_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r216_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r216_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r217_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r217_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r217_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r217_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r217_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r217_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r218_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r218_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r218_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r218_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r218_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r218_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r219_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r219_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r219_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r219_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r219_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r219_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r220_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r220_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r220_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r220_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r220_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r220_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r221_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r221_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r221_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r221_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r221_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r221_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r222_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r222_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r222_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r222_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r222_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r222_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r223_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r223_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r223_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r223_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r223_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r223_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r224_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r224_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r224_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r224_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r224_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r224_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r225_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r225_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r225_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r225_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r225_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r225_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r226_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r226_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r226_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r226_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r226_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r226_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r227_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r227_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r227_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r227_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r227_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r227_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r228_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r228_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r228_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r228_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r228_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r228_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r229_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r229_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r229_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r229_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r229_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r229_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r230_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r230_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r230_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r230_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r230_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r230_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r231_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r231_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r231_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r231_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r231_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r231_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r232_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r232_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r232_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r232_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r232_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r232_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r233_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r233_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r233_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r233_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r233_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r233_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r234_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r234_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r234_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r234_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r234_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r234_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r235_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r235_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r235_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r235_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r235_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r235_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r236_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r236_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r236_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r236_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r236_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r236_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r237_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r237_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r237_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r237_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r237_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r237_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r238_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r238_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r238_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r238_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r238_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r238_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r239_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r239_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r239_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r239_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r239_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r239_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r240_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r240_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r240_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r240_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r240_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r240_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r241_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r241_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r241_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r241_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r241_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r241_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r242_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r242_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r242_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r242_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r242_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r242_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r243_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r243_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r243_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r243_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r243_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r243_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r244_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r244_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r244_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r244_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r244_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r244_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r245_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r245_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r245_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r245_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r245_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r245_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r246_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r246_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r246_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r246_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r246_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r246_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r247_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r247_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r247_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r247_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r247_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r247_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r248_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r248_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r248_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r248_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r248_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r248_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r249_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r249_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r249_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r249_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r249_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r249_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r250_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r250_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r250_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r250_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r250_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r250_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r251_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r251_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r251_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r251_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r251_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r251_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r252_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r252_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r252_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r252_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r252_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r252_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r253_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r253_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r253_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r253_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r253_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r253_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r254_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r254_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r254_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r254_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r254_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r254_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r255_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r255_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r255_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r255_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r255_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r255_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [4351:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -7052,263 +8332,1542 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign group_next_mux = last_group ? 3'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign prod_r0_next_ext = {1'd0, add_count};
-  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
-  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
-  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
-  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
-  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
-  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
-  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
-  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
-  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
-  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
-  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
-  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
-  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
-  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
-  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
-  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
-  assign prod_r16_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w16[7]}}, w16};
-  assign prod_r17_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w17[7]}}, w17};
-  assign prod_r18_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w18[7]}}, w18};
-  assign prod_r19_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w19[7]}}, w19};
-  assign prod_r20_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w20[7]}}, w20};
-  assign prod_r21_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w21[7]}}, w21};
-  assign prod_r22_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w22[7]}}, w22};
-  assign prod_r23_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w23[7]}}, w23};
-  assign prod_r24_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w24[7]}}, w24};
-  assign prod_r25_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w25[7]}}, w25};
-  assign prod_r26_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w26[7]}}, w26};
-  assign prod_r27_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w27[7]}}, w27};
-  assign prod_r28_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w28[7]}}, w28};
-  assign prod_r29_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w29[7]}}, w29};
-  assign prod_r30_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w30[7]}}, w30};
-  assign prod_r31_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w31[7]}}, w31};
-  assign prod_r32_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w32[7]}}, w32};
-  assign prod_r33_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w33[7]}}, w33};
-  assign prod_r34_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w34[7]}}, w34};
-  assign prod_r35_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w35[7]}}, w35};
-  assign prod_r36_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w36[7]}}, w36};
-  assign prod_r37_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w37[7]}}, w37};
-  assign prod_r38_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w38[7]}}, w38};
-  assign prod_r39_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w39[7]}}, w39};
-  assign prod_r40_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w40[7]}}, w40};
-  assign prod_r41_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w41[7]}}, w41};
-  assign prod_r42_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w42[7]}}, w42};
-  assign prod_r43_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w43[7]}}, w43};
-  assign prod_r44_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w44[7]}}, w44};
-  assign prod_r45_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w45[7]}}, w45};
-  assign prod_r46_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w46[7]}}, w46};
-  assign prod_r47_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w47[7]}}, w47};
-  assign prod_r48_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w48[7]}}, w48};
-  assign prod_r49_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w49[7]}}, w49};
-  assign prod_r50_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w50[7]}}, w50};
-  assign prod_r51_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w51[7]}}, w51};
-  assign prod_r52_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w52[7]}}, w52};
-  assign prod_r53_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w53[7]}}, w53};
-  assign prod_r54_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w54[7]}}, w54};
-  assign prod_r55_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w55[7]}}, w55};
-  assign prod_r56_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w56[7]}}, w56};
-  assign prod_r57_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w57[7]}}, w57};
-  assign prod_r58_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w58[7]}}, w58};
-  assign prod_r59_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w59[7]}}, w59};
-  assign prod_r60_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w60[7]}}, w60};
-  assign prod_r61_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w61[7]}}, w61};
-  assign prod_r62_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w62[7]}}, w62};
-  assign prod_r63_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w63[7]}}, w63};
-  assign prod_r64_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w64[7]}}, w64};
-  assign prod_r65_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w65[7]}}, w65};
-  assign prod_r66_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w66[7]}}, w66};
-  assign prod_r67_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w67[7]}}, w67};
-  assign prod_r68_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w68[7]}}, w68};
-  assign prod_r69_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w69[7]}}, w69};
-  assign prod_r70_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w70[7]}}, w70};
-  assign prod_r71_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w71[7]}}, w71};
-  assign prod_r72_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w72[7]}}, w72};
-  assign prod_r73_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w73[7]}}, w73};
-  assign prod_r74_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w74[7]}}, w74};
-  assign prod_r75_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w75[7]}}, w75};
-  assign prod_r76_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w76[7]}}, w76};
-  assign prod_r77_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w77[7]}}, w77};
-  assign prod_r78_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w78[7]}}, w78};
-  assign prod_r79_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w79[7]}}, w79};
-  assign prod_r80_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w80[7]}}, w80};
-  assign prod_r81_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w81[7]}}, w81};
-  assign prod_r82_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w82[7]}}, w82};
-  assign prod_r83_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w83[7]}}, w83};
-  assign prod_r84_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w84[7]}}, w84};
-  assign prod_r85_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w85[7]}}, w85};
-  assign prod_r86_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w86[7]}}, w86};
-  assign prod_r87_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w87[7]}}, w87};
-  assign prod_r88_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w88[7]}}, w88};
-  assign prod_r89_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w89[7]}}, w89};
-  assign prod_r90_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w90[7]}}, w90};
-  assign prod_r91_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w91[7]}}, w91};
-  assign prod_r92_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w92[7]}}, w92};
-  assign prod_r93_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w93[7]}}, w93};
-  assign prod_r94_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w94[7]}}, w94};
-  assign prod_r95_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w95[7]}}, w95};
-  assign prod_r96_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w96[7]}}, w96};
-  assign prod_r97_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w97[7]}}, w97};
-  assign prod_r98_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w98[7]}}, w98};
-  assign prod_r99_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w99[7]}}, w99};
-  assign prod_r100_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w100[7]}}, w100};
-  assign prod_r101_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w101[7]}}, w101};
-  assign prod_r102_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w102[7]}}, w102};
-  assign prod_r103_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w103[7]}}, w103};
-  assign prod_r104_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w104[7]}}, w104};
-  assign prod_r105_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w105[7]}}, w105};
-  assign prod_r106_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w106[7]}}, w106};
-  assign prod_r107_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w107[7]}}, w107};
-  assign prod_r108_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w108[7]}}, w108};
-  assign prod_r109_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w109[7]}}, w109};
-  assign prod_r110_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w110[7]}}, w110};
-  assign prod_r111_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w111[7]}}, w111};
-  assign prod_r112_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w112[7]}}, w112};
-  assign prod_r113_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w113[7]}}, w113};
-  assign prod_r114_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w114[7]}}, w114};
-  assign prod_r115_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w115[7]}}, w115};
-  assign prod_r116_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w116[7]}}, w116};
-  assign prod_r117_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w117[7]}}, w117};
-  assign prod_r118_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w118[7]}}, w118};
-  assign prod_r119_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w119[7]}}, w119};
-  assign prod_r120_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w120[7]}}, w120};
-  assign prod_r121_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w121[7]}}, w121};
-  assign prod_r122_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w122[7]}}, w122};
-  assign prod_r123_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w123[7]}}, w123};
-  assign prod_r124_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w124[7]}}, w124};
-  assign prod_r125_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w125[7]}}, w125};
-  assign prod_r126_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w126[7]}}, w126};
-  assign prod_r127_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w127[7]}}, w127};
-  assign prod_r128_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w128[7]}}, w128};
-  assign prod_r129_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w129[7]}}, w129};
-  assign prod_r130_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w130[7]}}, w130};
-  assign prod_r131_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w131[7]}}, w131};
-  assign prod_r132_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w132[7]}}, w132};
-  assign prod_r133_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w133[7]}}, w133};
-  assign prod_r134_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w134[7]}}, w134};
-  assign prod_r135_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w135[7]}}, w135};
-  assign prod_r136_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w136[7]}}, w136};
-  assign prod_r137_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w137[7]}}, w137};
-  assign prod_r138_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w138[7]}}, w138};
-  assign prod_r139_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w139[7]}}, w139};
-  assign prod_r140_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w140[7]}}, w140};
-  assign prod_r141_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w141[7]}}, w141};
-  assign prod_r142_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w142[7]}}, w142};
-  assign prod_r143_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w143[7]}}, w143};
-  assign prod_r144_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w144[7]}}, w144};
-  assign prod_r145_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w145[7]}}, w145};
-  assign prod_r146_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w146[7]}}, w146};
-  assign prod_r147_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w147[7]}}, w147};
-  assign prod_r148_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w148[7]}}, w148};
-  assign prod_r149_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w149[7]}}, w149};
-  assign prod_r150_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w150[7]}}, w150};
-  assign prod_r151_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w151[7]}}, w151};
-  assign prod_r152_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w152[7]}}, w152};
-  assign prod_r153_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w153[7]}}, w153};
-  assign prod_r154_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w154[7]}}, w154};
-  assign prod_r155_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w155[7]}}, w155};
-  assign prod_r156_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w156[7]}}, w156};
-  assign prod_r157_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w157[7]}}, w157};
-  assign prod_r158_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w158[7]}}, w158};
-  assign prod_r159_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w159[7]}}, w159};
-  assign prod_r160_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w160[7]}}, w160};
-  assign prod_r161_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w161[7]}}, w161};
-  assign prod_r162_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w162[7]}}, w162};
-  assign prod_r163_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w163[7]}}, w163};
-  assign prod_r164_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w164[7]}}, w164};
-  assign prod_r165_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w165[7]}}, w165};
-  assign prod_r166_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w166[7]}}, w166};
-  assign prod_r167_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w167[7]}}, w167};
-  assign prod_r168_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w168[7]}}, w168};
-  assign prod_r169_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w169[7]}}, w169};
-  assign prod_r170_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w170[7]}}, w170};
-  assign prod_r171_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w171[7]}}, w171};
-  assign prod_r172_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w172[7]}}, w172};
-  assign prod_r173_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w173[7]}}, w173};
-  assign prod_r174_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w174[7]}}, w174};
-  assign prod_r175_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w175[7]}}, w175};
-  assign prod_r176_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w176[7]}}, w176};
-  assign prod_r177_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w177[7]}}, w177};
-  assign prod_r178_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w178[7]}}, w178};
-  assign prod_r179_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w179[7]}}, w179};
-  assign prod_r180_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w180[7]}}, w180};
-  assign prod_r181_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w181[7]}}, w181};
-  assign prod_r182_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w182[7]}}, w182};
-  assign prod_r183_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w183[7]}}, w183};
-  assign prod_r184_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w184[7]}}, w184};
-  assign prod_r185_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w185[7]}}, w185};
-  assign prod_r186_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w186[7]}}, w186};
-  assign prod_r187_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w187[7]}}, w187};
-  assign prod_r188_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w188[7]}}, w188};
-  assign prod_r189_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w189[7]}}, w189};
-  assign prod_r190_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w190[7]}}, w190};
-  assign prod_r191_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w191[7]}}, w191};
-  assign prod_r192_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w192[7]}}, w192};
-  assign prod_r193_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w193[7]}}, w193};
-  assign prod_r194_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w194[7]}}, w194};
-  assign prod_r195_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w195[7]}}, w195};
-  assign prod_r196_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w196[7]}}, w196};
-  assign prod_r197_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w197[7]}}, w197};
-  assign prod_r198_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w198[7]}}, w198};
-  assign prod_r199_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w199[7]}}, w199};
-  assign prod_r200_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w200[7]}}, w200};
-  assign prod_r201_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w201[7]}}, w201};
-  assign prod_r202_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w202[7]}}, w202};
-  assign prod_r203_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w203[7]}}, w203};
-  assign prod_r204_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w204[7]}}, w204};
-  assign prod_r205_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w205[7]}}, w205};
-  assign prod_r206_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w206[7]}}, w206};
-  assign prod_r207_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w207[7]}}, w207};
-  assign prod_r208_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w208[7]}}, w208};
-  assign prod_r209_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w209[7]}}, w209};
-  assign prod_r210_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w210[7]}}, w210};
-  assign prod_r211_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w211[7]}}, w211};
-  assign prod_r212_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w212[7]}}, w212};
-  assign prod_r213_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w213[7]}}, w213};
-  assign prod_r214_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w214[7]}}, w214};
-  assign prod_r215_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w215[7]}}, w215};
-  assign prod_r216_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w216[7]}}, w216};
-  assign prod_r217_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w217[7]}}, w217};
-  assign prod_r218_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w218[7]}}, w218};
-  assign prod_r219_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w219[7]}}, w219};
-  assign prod_r220_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w220[7]}}, w220};
-  assign prod_r221_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w221[7]}}, w221};
-  assign prod_r222_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w222[7]}}, w222};
-  assign prod_r223_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w223[7]}}, w223};
-  assign prod_r224_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w224[7]}}, w224};
-  assign prod_r225_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w225[7]}}, w225};
-  assign prod_r226_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w226[7]}}, w226};
-  assign prod_r227_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w227[7]}}, w227};
-  assign prod_r228_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w228[7]}}, w228};
-  assign prod_r229_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w229[7]}}, w229};
-  assign prod_r230_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w230[7]}}, w230};
-  assign prod_r231_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w231[7]}}, w231};
-  assign prod_r232_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w232[7]}}, w232};
-  assign prod_r233_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w233[7]}}, w233};
-  assign prod_r234_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w234[7]}}, w234};
-  assign prod_r235_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w235[7]}}, w235};
-  assign prod_r236_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w236[7]}}, w236};
-  assign prod_r237_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w237[7]}}, w237};
-  assign prod_r238_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w238[7]}}, w238};
-  assign prod_r239_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w239[7]}}, w239};
-  assign prod_r240_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w240[7]}}, w240};
-  assign prod_r241_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w241[7]}}, w241};
-  assign prod_r242_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w242[7]}}, w242};
-  assign prod_r243_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w243[7]}}, w243};
-  assign prod_r244_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w244[7]}}, w244};
-  assign prod_r245_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w245[7]}}, w245};
-  assign prod_r246_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w246[7]}}, w246};
-  assign prod_r247_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w247[7]}}, w247};
-  assign prod_r248_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w248[7]}}, w248};
-  assign prod_r249_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w249[7]}}, w249};
-  assign prod_r250_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w250[7]}}, w250};
-  assign prod_r251_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w251[7]}}, w251};
-  assign prod_r252_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w252[7]}}, w252};
-  assign prod_r253_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w253[7]}}, w253};
-  assign prod_r254_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w254[7]}}, w254};
-  assign prod_r255_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w255[7]}}, w255};
+  assign prod_r0_next_bits = add_count[0];
+  assign prod_r0_next_mux = prod_r0_next_bits ? w0 : 8'd0;
+  assign prod_r0_next_bits_1 = add_count[1];
+  assign prod_r0_next_shl = {w0, 1'd0};
+  assign prod_r0_next_mux_1 = prod_r0_next_bits_1 ? prod_r0_next_shl : 9'd0;
+  assign prod_r0_next_add = {{2{prod_r0_next_mux[7]}}, prod_r0_next_mux} + {prod_r0_next_mux_1[8], prod_r0_next_mux_1};
+  assign prod_r1_next_bits = add_count[0];
+  assign prod_r1_next_mux = prod_r1_next_bits ? w1 : 8'd0;
+  assign prod_r1_next_bits_1 = add_count[1];
+  assign prod_r1_next_shl = {w1, 1'd0};
+  assign prod_r1_next_mux_1 = prod_r1_next_bits_1 ? prod_r1_next_shl : 9'd0;
+  assign prod_r1_next_add = {{2{prod_r1_next_mux[7]}}, prod_r1_next_mux} + {prod_r1_next_mux_1[8], prod_r1_next_mux_1};
+  assign prod_r2_next_bits = add_count[0];
+  assign prod_r2_next_mux = prod_r2_next_bits ? w2 : 8'd0;
+  assign prod_r2_next_bits_1 = add_count[1];
+  assign prod_r2_next_shl = {w2, 1'd0};
+  assign prod_r2_next_mux_1 = prod_r2_next_bits_1 ? prod_r2_next_shl : 9'd0;
+  assign prod_r2_next_add = {{2{prod_r2_next_mux[7]}}, prod_r2_next_mux} + {prod_r2_next_mux_1[8], prod_r2_next_mux_1};
+  assign prod_r3_next_bits = add_count[0];
+  assign prod_r3_next_mux = prod_r3_next_bits ? w3 : 8'd0;
+  assign prod_r3_next_bits_1 = add_count[1];
+  assign prod_r3_next_shl = {w3, 1'd0};
+  assign prod_r3_next_mux_1 = prod_r3_next_bits_1 ? prod_r3_next_shl : 9'd0;
+  assign prod_r3_next_add = {{2{prod_r3_next_mux[7]}}, prod_r3_next_mux} + {prod_r3_next_mux_1[8], prod_r3_next_mux_1};
+  assign prod_r4_next_bits = add_count[0];
+  assign prod_r4_next_mux = prod_r4_next_bits ? w4 : 8'd0;
+  assign prod_r4_next_bits_1 = add_count[1];
+  assign prod_r4_next_shl = {w4, 1'd0};
+  assign prod_r4_next_mux_1 = prod_r4_next_bits_1 ? prod_r4_next_shl : 9'd0;
+  assign prod_r4_next_add = {{2{prod_r4_next_mux[7]}}, prod_r4_next_mux} + {prod_r4_next_mux_1[8], prod_r4_next_mux_1};
+  assign prod_r5_next_bits = add_count[0];
+  assign prod_r5_next_mux = prod_r5_next_bits ? w5 : 8'd0;
+  assign prod_r5_next_bits_1 = add_count[1];
+  assign prod_r5_next_shl = {w5, 1'd0};
+  assign prod_r5_next_mux_1 = prod_r5_next_bits_1 ? prod_r5_next_shl : 9'd0;
+  assign prod_r5_next_add = {{2{prod_r5_next_mux[7]}}, prod_r5_next_mux} + {prod_r5_next_mux_1[8], prod_r5_next_mux_1};
+  assign prod_r6_next_bits = add_count[0];
+  assign prod_r6_next_mux = prod_r6_next_bits ? w6 : 8'd0;
+  assign prod_r6_next_bits_1 = add_count[1];
+  assign prod_r6_next_shl = {w6, 1'd0};
+  assign prod_r6_next_mux_1 = prod_r6_next_bits_1 ? prod_r6_next_shl : 9'd0;
+  assign prod_r6_next_add = {{2{prod_r6_next_mux[7]}}, prod_r6_next_mux} + {prod_r6_next_mux_1[8], prod_r6_next_mux_1};
+  assign prod_r7_next_bits = add_count[0];
+  assign prod_r7_next_mux = prod_r7_next_bits ? w7 : 8'd0;
+  assign prod_r7_next_bits_1 = add_count[1];
+  assign prod_r7_next_shl = {w7, 1'd0};
+  assign prod_r7_next_mux_1 = prod_r7_next_bits_1 ? prod_r7_next_shl : 9'd0;
+  assign prod_r7_next_add = {{2{prod_r7_next_mux[7]}}, prod_r7_next_mux} + {prod_r7_next_mux_1[8], prod_r7_next_mux_1};
+  assign prod_r8_next_bits = add_count[0];
+  assign prod_r8_next_mux = prod_r8_next_bits ? w8 : 8'd0;
+  assign prod_r8_next_bits_1 = add_count[1];
+  assign prod_r8_next_shl = {w8, 1'd0};
+  assign prod_r8_next_mux_1 = prod_r8_next_bits_1 ? prod_r8_next_shl : 9'd0;
+  assign prod_r8_next_add = {{2{prod_r8_next_mux[7]}}, prod_r8_next_mux} + {prod_r8_next_mux_1[8], prod_r8_next_mux_1};
+  assign prod_r9_next_bits = add_count[0];
+  assign prod_r9_next_mux = prod_r9_next_bits ? w9 : 8'd0;
+  assign prod_r9_next_bits_1 = add_count[1];
+  assign prod_r9_next_shl = {w9, 1'd0};
+  assign prod_r9_next_mux_1 = prod_r9_next_bits_1 ? prod_r9_next_shl : 9'd0;
+  assign prod_r9_next_add = {{2{prod_r9_next_mux[7]}}, prod_r9_next_mux} + {prod_r9_next_mux_1[8], prod_r9_next_mux_1};
+  assign prod_r10_next_bits = add_count[0];
+  assign prod_r10_next_mux = prod_r10_next_bits ? w10 : 8'd0;
+  assign prod_r10_next_bits_1 = add_count[1];
+  assign prod_r10_next_shl = {w10, 1'd0};
+  assign prod_r10_next_mux_1 = prod_r10_next_bits_1 ? prod_r10_next_shl : 9'd0;
+  assign prod_r10_next_add = {{2{prod_r10_next_mux[7]}}, prod_r10_next_mux} + {prod_r10_next_mux_1[8], prod_r10_next_mux_1};
+  assign prod_r11_next_bits = add_count[0];
+  assign prod_r11_next_mux = prod_r11_next_bits ? w11 : 8'd0;
+  assign prod_r11_next_bits_1 = add_count[1];
+  assign prod_r11_next_shl = {w11, 1'd0};
+  assign prod_r11_next_mux_1 = prod_r11_next_bits_1 ? prod_r11_next_shl : 9'd0;
+  assign prod_r11_next_add = {{2{prod_r11_next_mux[7]}}, prod_r11_next_mux} + {prod_r11_next_mux_1[8], prod_r11_next_mux_1};
+  assign prod_r12_next_bits = add_count[0];
+  assign prod_r12_next_mux = prod_r12_next_bits ? w12 : 8'd0;
+  assign prod_r12_next_bits_1 = add_count[1];
+  assign prod_r12_next_shl = {w12, 1'd0};
+  assign prod_r12_next_mux_1 = prod_r12_next_bits_1 ? prod_r12_next_shl : 9'd0;
+  assign prod_r12_next_add = {{2{prod_r12_next_mux[7]}}, prod_r12_next_mux} + {prod_r12_next_mux_1[8], prod_r12_next_mux_1};
+  assign prod_r13_next_bits = add_count[0];
+  assign prod_r13_next_mux = prod_r13_next_bits ? w13 : 8'd0;
+  assign prod_r13_next_bits_1 = add_count[1];
+  assign prod_r13_next_shl = {w13, 1'd0};
+  assign prod_r13_next_mux_1 = prod_r13_next_bits_1 ? prod_r13_next_shl : 9'd0;
+  assign prod_r13_next_add = {{2{prod_r13_next_mux[7]}}, prod_r13_next_mux} + {prod_r13_next_mux_1[8], prod_r13_next_mux_1};
+  assign prod_r14_next_bits = add_count[0];
+  assign prod_r14_next_mux = prod_r14_next_bits ? w14 : 8'd0;
+  assign prod_r14_next_bits_1 = add_count[1];
+  assign prod_r14_next_shl = {w14, 1'd0};
+  assign prod_r14_next_mux_1 = prod_r14_next_bits_1 ? prod_r14_next_shl : 9'd0;
+  assign prod_r14_next_add = {{2{prod_r14_next_mux[7]}}, prod_r14_next_mux} + {prod_r14_next_mux_1[8], prod_r14_next_mux_1};
+  assign prod_r15_next_bits = add_count[0];
+  assign prod_r15_next_mux = prod_r15_next_bits ? w15 : 8'd0;
+  assign prod_r15_next_bits_1 = add_count[1];
+  assign prod_r15_next_shl = {w15, 1'd0};
+  assign prod_r15_next_mux_1 = prod_r15_next_bits_1 ? prod_r15_next_shl : 9'd0;
+  assign prod_r15_next_add = {{2{prod_r15_next_mux[7]}}, prod_r15_next_mux} + {prod_r15_next_mux_1[8], prod_r15_next_mux_1};
+  assign prod_r16_next_bits = add_count[0];
+  assign prod_r16_next_mux = prod_r16_next_bits ? w16 : 8'd0;
+  assign prod_r16_next_bits_1 = add_count[1];
+  assign prod_r16_next_shl = {w16, 1'd0};
+  assign prod_r16_next_mux_1 = prod_r16_next_bits_1 ? prod_r16_next_shl : 9'd0;
+  assign prod_r16_next_add = {{2{prod_r16_next_mux[7]}}, prod_r16_next_mux} + {prod_r16_next_mux_1[8], prod_r16_next_mux_1};
+  assign prod_r17_next_bits = add_count[0];
+  assign prod_r17_next_mux = prod_r17_next_bits ? w17 : 8'd0;
+  assign prod_r17_next_bits_1 = add_count[1];
+  assign prod_r17_next_shl = {w17, 1'd0};
+  assign prod_r17_next_mux_1 = prod_r17_next_bits_1 ? prod_r17_next_shl : 9'd0;
+  assign prod_r17_next_add = {{2{prod_r17_next_mux[7]}}, prod_r17_next_mux} + {prod_r17_next_mux_1[8], prod_r17_next_mux_1};
+  assign prod_r18_next_bits = add_count[0];
+  assign prod_r18_next_mux = prod_r18_next_bits ? w18 : 8'd0;
+  assign prod_r18_next_bits_1 = add_count[1];
+  assign prod_r18_next_shl = {w18, 1'd0};
+  assign prod_r18_next_mux_1 = prod_r18_next_bits_1 ? prod_r18_next_shl : 9'd0;
+  assign prod_r18_next_add = {{2{prod_r18_next_mux[7]}}, prod_r18_next_mux} + {prod_r18_next_mux_1[8], prod_r18_next_mux_1};
+  assign prod_r19_next_bits = add_count[0];
+  assign prod_r19_next_mux = prod_r19_next_bits ? w19 : 8'd0;
+  assign prod_r19_next_bits_1 = add_count[1];
+  assign prod_r19_next_shl = {w19, 1'd0};
+  assign prod_r19_next_mux_1 = prod_r19_next_bits_1 ? prod_r19_next_shl : 9'd0;
+  assign prod_r19_next_add = {{2{prod_r19_next_mux[7]}}, prod_r19_next_mux} + {prod_r19_next_mux_1[8], prod_r19_next_mux_1};
+  assign prod_r20_next_bits = add_count[0];
+  assign prod_r20_next_mux = prod_r20_next_bits ? w20 : 8'd0;
+  assign prod_r20_next_bits_1 = add_count[1];
+  assign prod_r20_next_shl = {w20, 1'd0};
+  assign prod_r20_next_mux_1 = prod_r20_next_bits_1 ? prod_r20_next_shl : 9'd0;
+  assign prod_r20_next_add = {{2{prod_r20_next_mux[7]}}, prod_r20_next_mux} + {prod_r20_next_mux_1[8], prod_r20_next_mux_1};
+  assign prod_r21_next_bits = add_count[0];
+  assign prod_r21_next_mux = prod_r21_next_bits ? w21 : 8'd0;
+  assign prod_r21_next_bits_1 = add_count[1];
+  assign prod_r21_next_shl = {w21, 1'd0};
+  assign prod_r21_next_mux_1 = prod_r21_next_bits_1 ? prod_r21_next_shl : 9'd0;
+  assign prod_r21_next_add = {{2{prod_r21_next_mux[7]}}, prod_r21_next_mux} + {prod_r21_next_mux_1[8], prod_r21_next_mux_1};
+  assign prod_r22_next_bits = add_count[0];
+  assign prod_r22_next_mux = prod_r22_next_bits ? w22 : 8'd0;
+  assign prod_r22_next_bits_1 = add_count[1];
+  assign prod_r22_next_shl = {w22, 1'd0};
+  assign prod_r22_next_mux_1 = prod_r22_next_bits_1 ? prod_r22_next_shl : 9'd0;
+  assign prod_r22_next_add = {{2{prod_r22_next_mux[7]}}, prod_r22_next_mux} + {prod_r22_next_mux_1[8], prod_r22_next_mux_1};
+  assign prod_r23_next_bits = add_count[0];
+  assign prod_r23_next_mux = prod_r23_next_bits ? w23 : 8'd0;
+  assign prod_r23_next_bits_1 = add_count[1];
+  assign prod_r23_next_shl = {w23, 1'd0};
+  assign prod_r23_next_mux_1 = prod_r23_next_bits_1 ? prod_r23_next_shl : 9'd0;
+  assign prod_r23_next_add = {{2{prod_r23_next_mux[7]}}, prod_r23_next_mux} + {prod_r23_next_mux_1[8], prod_r23_next_mux_1};
+  assign prod_r24_next_bits = add_count[0];
+  assign prod_r24_next_mux = prod_r24_next_bits ? w24 : 8'd0;
+  assign prod_r24_next_bits_1 = add_count[1];
+  assign prod_r24_next_shl = {w24, 1'd0};
+  assign prod_r24_next_mux_1 = prod_r24_next_bits_1 ? prod_r24_next_shl : 9'd0;
+  assign prod_r24_next_add = {{2{prod_r24_next_mux[7]}}, prod_r24_next_mux} + {prod_r24_next_mux_1[8], prod_r24_next_mux_1};
+  assign prod_r25_next_bits = add_count[0];
+  assign prod_r25_next_mux = prod_r25_next_bits ? w25 : 8'd0;
+  assign prod_r25_next_bits_1 = add_count[1];
+  assign prod_r25_next_shl = {w25, 1'd0};
+  assign prod_r25_next_mux_1 = prod_r25_next_bits_1 ? prod_r25_next_shl : 9'd0;
+  assign prod_r25_next_add = {{2{prod_r25_next_mux[7]}}, prod_r25_next_mux} + {prod_r25_next_mux_1[8], prod_r25_next_mux_1};
+  assign prod_r26_next_bits = add_count[0];
+  assign prod_r26_next_mux = prod_r26_next_bits ? w26 : 8'd0;
+  assign prod_r26_next_bits_1 = add_count[1];
+  assign prod_r26_next_shl = {w26, 1'd0};
+  assign prod_r26_next_mux_1 = prod_r26_next_bits_1 ? prod_r26_next_shl : 9'd0;
+  assign prod_r26_next_add = {{2{prod_r26_next_mux[7]}}, prod_r26_next_mux} + {prod_r26_next_mux_1[8], prod_r26_next_mux_1};
+  assign prod_r27_next_bits = add_count[0];
+  assign prod_r27_next_mux = prod_r27_next_bits ? w27 : 8'd0;
+  assign prod_r27_next_bits_1 = add_count[1];
+  assign prod_r27_next_shl = {w27, 1'd0};
+  assign prod_r27_next_mux_1 = prod_r27_next_bits_1 ? prod_r27_next_shl : 9'd0;
+  assign prod_r27_next_add = {{2{prod_r27_next_mux[7]}}, prod_r27_next_mux} + {prod_r27_next_mux_1[8], prod_r27_next_mux_1};
+  assign prod_r28_next_bits = add_count[0];
+  assign prod_r28_next_mux = prod_r28_next_bits ? w28 : 8'd0;
+  assign prod_r28_next_bits_1 = add_count[1];
+  assign prod_r28_next_shl = {w28, 1'd0};
+  assign prod_r28_next_mux_1 = prod_r28_next_bits_1 ? prod_r28_next_shl : 9'd0;
+  assign prod_r28_next_add = {{2{prod_r28_next_mux[7]}}, prod_r28_next_mux} + {prod_r28_next_mux_1[8], prod_r28_next_mux_1};
+  assign prod_r29_next_bits = add_count[0];
+  assign prod_r29_next_mux = prod_r29_next_bits ? w29 : 8'd0;
+  assign prod_r29_next_bits_1 = add_count[1];
+  assign prod_r29_next_shl = {w29, 1'd0};
+  assign prod_r29_next_mux_1 = prod_r29_next_bits_1 ? prod_r29_next_shl : 9'd0;
+  assign prod_r29_next_add = {{2{prod_r29_next_mux[7]}}, prod_r29_next_mux} + {prod_r29_next_mux_1[8], prod_r29_next_mux_1};
+  assign prod_r30_next_bits = add_count[0];
+  assign prod_r30_next_mux = prod_r30_next_bits ? w30 : 8'd0;
+  assign prod_r30_next_bits_1 = add_count[1];
+  assign prod_r30_next_shl = {w30, 1'd0};
+  assign prod_r30_next_mux_1 = prod_r30_next_bits_1 ? prod_r30_next_shl : 9'd0;
+  assign prod_r30_next_add = {{2{prod_r30_next_mux[7]}}, prod_r30_next_mux} + {prod_r30_next_mux_1[8], prod_r30_next_mux_1};
+  assign prod_r31_next_bits = add_count[0];
+  assign prod_r31_next_mux = prod_r31_next_bits ? w31 : 8'd0;
+  assign prod_r31_next_bits_1 = add_count[1];
+  assign prod_r31_next_shl = {w31, 1'd0};
+  assign prod_r31_next_mux_1 = prod_r31_next_bits_1 ? prod_r31_next_shl : 9'd0;
+  assign prod_r31_next_add = {{2{prod_r31_next_mux[7]}}, prod_r31_next_mux} + {prod_r31_next_mux_1[8], prod_r31_next_mux_1};
+  assign prod_r32_next_bits = add_count[0];
+  assign prod_r32_next_mux = prod_r32_next_bits ? w32 : 8'd0;
+  assign prod_r32_next_bits_1 = add_count[1];
+  assign prod_r32_next_shl = {w32, 1'd0};
+  assign prod_r32_next_mux_1 = prod_r32_next_bits_1 ? prod_r32_next_shl : 9'd0;
+  assign prod_r32_next_add = {{2{prod_r32_next_mux[7]}}, prod_r32_next_mux} + {prod_r32_next_mux_1[8], prod_r32_next_mux_1};
+  assign prod_r33_next_bits = add_count[0];
+  assign prod_r33_next_mux = prod_r33_next_bits ? w33 : 8'd0;
+  assign prod_r33_next_bits_1 = add_count[1];
+  assign prod_r33_next_shl = {w33, 1'd0};
+  assign prod_r33_next_mux_1 = prod_r33_next_bits_1 ? prod_r33_next_shl : 9'd0;
+  assign prod_r33_next_add = {{2{prod_r33_next_mux[7]}}, prod_r33_next_mux} + {prod_r33_next_mux_1[8], prod_r33_next_mux_1};
+  assign prod_r34_next_bits = add_count[0];
+  assign prod_r34_next_mux = prod_r34_next_bits ? w34 : 8'd0;
+  assign prod_r34_next_bits_1 = add_count[1];
+  assign prod_r34_next_shl = {w34, 1'd0};
+  assign prod_r34_next_mux_1 = prod_r34_next_bits_1 ? prod_r34_next_shl : 9'd0;
+  assign prod_r34_next_add = {{2{prod_r34_next_mux[7]}}, prod_r34_next_mux} + {prod_r34_next_mux_1[8], prod_r34_next_mux_1};
+  assign prod_r35_next_bits = add_count[0];
+  assign prod_r35_next_mux = prod_r35_next_bits ? w35 : 8'd0;
+  assign prod_r35_next_bits_1 = add_count[1];
+  assign prod_r35_next_shl = {w35, 1'd0};
+  assign prod_r35_next_mux_1 = prod_r35_next_bits_1 ? prod_r35_next_shl : 9'd0;
+  assign prod_r35_next_add = {{2{prod_r35_next_mux[7]}}, prod_r35_next_mux} + {prod_r35_next_mux_1[8], prod_r35_next_mux_1};
+  assign prod_r36_next_bits = add_count[0];
+  assign prod_r36_next_mux = prod_r36_next_bits ? w36 : 8'd0;
+  assign prod_r36_next_bits_1 = add_count[1];
+  assign prod_r36_next_shl = {w36, 1'd0};
+  assign prod_r36_next_mux_1 = prod_r36_next_bits_1 ? prod_r36_next_shl : 9'd0;
+  assign prod_r36_next_add = {{2{prod_r36_next_mux[7]}}, prod_r36_next_mux} + {prod_r36_next_mux_1[8], prod_r36_next_mux_1};
+  assign prod_r37_next_bits = add_count[0];
+  assign prod_r37_next_mux = prod_r37_next_bits ? w37 : 8'd0;
+  assign prod_r37_next_bits_1 = add_count[1];
+  assign prod_r37_next_shl = {w37, 1'd0};
+  assign prod_r37_next_mux_1 = prod_r37_next_bits_1 ? prod_r37_next_shl : 9'd0;
+  assign prod_r37_next_add = {{2{prod_r37_next_mux[7]}}, prod_r37_next_mux} + {prod_r37_next_mux_1[8], prod_r37_next_mux_1};
+  assign prod_r38_next_bits = add_count[0];
+  assign prod_r38_next_mux = prod_r38_next_bits ? w38 : 8'd0;
+  assign prod_r38_next_bits_1 = add_count[1];
+  assign prod_r38_next_shl = {w38, 1'd0};
+  assign prod_r38_next_mux_1 = prod_r38_next_bits_1 ? prod_r38_next_shl : 9'd0;
+  assign prod_r38_next_add = {{2{prod_r38_next_mux[7]}}, prod_r38_next_mux} + {prod_r38_next_mux_1[8], prod_r38_next_mux_1};
+  assign prod_r39_next_bits = add_count[0];
+  assign prod_r39_next_mux = prod_r39_next_bits ? w39 : 8'd0;
+  assign prod_r39_next_bits_1 = add_count[1];
+  assign prod_r39_next_shl = {w39, 1'd0};
+  assign prod_r39_next_mux_1 = prod_r39_next_bits_1 ? prod_r39_next_shl : 9'd0;
+  assign prod_r39_next_add = {{2{prod_r39_next_mux[7]}}, prod_r39_next_mux} + {prod_r39_next_mux_1[8], prod_r39_next_mux_1};
+  assign prod_r40_next_bits = add_count[0];
+  assign prod_r40_next_mux = prod_r40_next_bits ? w40 : 8'd0;
+  assign prod_r40_next_bits_1 = add_count[1];
+  assign prod_r40_next_shl = {w40, 1'd0};
+  assign prod_r40_next_mux_1 = prod_r40_next_bits_1 ? prod_r40_next_shl : 9'd0;
+  assign prod_r40_next_add = {{2{prod_r40_next_mux[7]}}, prod_r40_next_mux} + {prod_r40_next_mux_1[8], prod_r40_next_mux_1};
+  assign prod_r41_next_bits = add_count[0];
+  assign prod_r41_next_mux = prod_r41_next_bits ? w41 : 8'd0;
+  assign prod_r41_next_bits_1 = add_count[1];
+  assign prod_r41_next_shl = {w41, 1'd0};
+  assign prod_r41_next_mux_1 = prod_r41_next_bits_1 ? prod_r41_next_shl : 9'd0;
+  assign prod_r41_next_add = {{2{prod_r41_next_mux[7]}}, prod_r41_next_mux} + {prod_r41_next_mux_1[8], prod_r41_next_mux_1};
+  assign prod_r42_next_bits = add_count[0];
+  assign prod_r42_next_mux = prod_r42_next_bits ? w42 : 8'd0;
+  assign prod_r42_next_bits_1 = add_count[1];
+  assign prod_r42_next_shl = {w42, 1'd0};
+  assign prod_r42_next_mux_1 = prod_r42_next_bits_1 ? prod_r42_next_shl : 9'd0;
+  assign prod_r42_next_add = {{2{prod_r42_next_mux[7]}}, prod_r42_next_mux} + {prod_r42_next_mux_1[8], prod_r42_next_mux_1};
+  assign prod_r43_next_bits = add_count[0];
+  assign prod_r43_next_mux = prod_r43_next_bits ? w43 : 8'd0;
+  assign prod_r43_next_bits_1 = add_count[1];
+  assign prod_r43_next_shl = {w43, 1'd0};
+  assign prod_r43_next_mux_1 = prod_r43_next_bits_1 ? prod_r43_next_shl : 9'd0;
+  assign prod_r43_next_add = {{2{prod_r43_next_mux[7]}}, prod_r43_next_mux} + {prod_r43_next_mux_1[8], prod_r43_next_mux_1};
+  assign prod_r44_next_bits = add_count[0];
+  assign prod_r44_next_mux = prod_r44_next_bits ? w44 : 8'd0;
+  assign prod_r44_next_bits_1 = add_count[1];
+  assign prod_r44_next_shl = {w44, 1'd0};
+  assign prod_r44_next_mux_1 = prod_r44_next_bits_1 ? prod_r44_next_shl : 9'd0;
+  assign prod_r44_next_add = {{2{prod_r44_next_mux[7]}}, prod_r44_next_mux} + {prod_r44_next_mux_1[8], prod_r44_next_mux_1};
+  assign prod_r45_next_bits = add_count[0];
+  assign prod_r45_next_mux = prod_r45_next_bits ? w45 : 8'd0;
+  assign prod_r45_next_bits_1 = add_count[1];
+  assign prod_r45_next_shl = {w45, 1'd0};
+  assign prod_r45_next_mux_1 = prod_r45_next_bits_1 ? prod_r45_next_shl : 9'd0;
+  assign prod_r45_next_add = {{2{prod_r45_next_mux[7]}}, prod_r45_next_mux} + {prod_r45_next_mux_1[8], prod_r45_next_mux_1};
+  assign prod_r46_next_bits = add_count[0];
+  assign prod_r46_next_mux = prod_r46_next_bits ? w46 : 8'd0;
+  assign prod_r46_next_bits_1 = add_count[1];
+  assign prod_r46_next_shl = {w46, 1'd0};
+  assign prod_r46_next_mux_1 = prod_r46_next_bits_1 ? prod_r46_next_shl : 9'd0;
+  assign prod_r46_next_add = {{2{prod_r46_next_mux[7]}}, prod_r46_next_mux} + {prod_r46_next_mux_1[8], prod_r46_next_mux_1};
+  assign prod_r47_next_bits = add_count[0];
+  assign prod_r47_next_mux = prod_r47_next_bits ? w47 : 8'd0;
+  assign prod_r47_next_bits_1 = add_count[1];
+  assign prod_r47_next_shl = {w47, 1'd0};
+  assign prod_r47_next_mux_1 = prod_r47_next_bits_1 ? prod_r47_next_shl : 9'd0;
+  assign prod_r47_next_add = {{2{prod_r47_next_mux[7]}}, prod_r47_next_mux} + {prod_r47_next_mux_1[8], prod_r47_next_mux_1};
+  assign prod_r48_next_bits = add_count[0];
+  assign prod_r48_next_mux = prod_r48_next_bits ? w48 : 8'd0;
+  assign prod_r48_next_bits_1 = add_count[1];
+  assign prod_r48_next_shl = {w48, 1'd0};
+  assign prod_r48_next_mux_1 = prod_r48_next_bits_1 ? prod_r48_next_shl : 9'd0;
+  assign prod_r48_next_add = {{2{prod_r48_next_mux[7]}}, prod_r48_next_mux} + {prod_r48_next_mux_1[8], prod_r48_next_mux_1};
+  assign prod_r49_next_bits = add_count[0];
+  assign prod_r49_next_mux = prod_r49_next_bits ? w49 : 8'd0;
+  assign prod_r49_next_bits_1 = add_count[1];
+  assign prod_r49_next_shl = {w49, 1'd0};
+  assign prod_r49_next_mux_1 = prod_r49_next_bits_1 ? prod_r49_next_shl : 9'd0;
+  assign prod_r49_next_add = {{2{prod_r49_next_mux[7]}}, prod_r49_next_mux} + {prod_r49_next_mux_1[8], prod_r49_next_mux_1};
+  assign prod_r50_next_bits = add_count[0];
+  assign prod_r50_next_mux = prod_r50_next_bits ? w50 : 8'd0;
+  assign prod_r50_next_bits_1 = add_count[1];
+  assign prod_r50_next_shl = {w50, 1'd0};
+  assign prod_r50_next_mux_1 = prod_r50_next_bits_1 ? prod_r50_next_shl : 9'd0;
+  assign prod_r50_next_add = {{2{prod_r50_next_mux[7]}}, prod_r50_next_mux} + {prod_r50_next_mux_1[8], prod_r50_next_mux_1};
+  assign prod_r51_next_bits = add_count[0];
+  assign prod_r51_next_mux = prod_r51_next_bits ? w51 : 8'd0;
+  assign prod_r51_next_bits_1 = add_count[1];
+  assign prod_r51_next_shl = {w51, 1'd0};
+  assign prod_r51_next_mux_1 = prod_r51_next_bits_1 ? prod_r51_next_shl : 9'd0;
+  assign prod_r51_next_add = {{2{prod_r51_next_mux[7]}}, prod_r51_next_mux} + {prod_r51_next_mux_1[8], prod_r51_next_mux_1};
+  assign prod_r52_next_bits = add_count[0];
+  assign prod_r52_next_mux = prod_r52_next_bits ? w52 : 8'd0;
+  assign prod_r52_next_bits_1 = add_count[1];
+  assign prod_r52_next_shl = {w52, 1'd0};
+  assign prod_r52_next_mux_1 = prod_r52_next_bits_1 ? prod_r52_next_shl : 9'd0;
+  assign prod_r52_next_add = {{2{prod_r52_next_mux[7]}}, prod_r52_next_mux} + {prod_r52_next_mux_1[8], prod_r52_next_mux_1};
+  assign prod_r53_next_bits = add_count[0];
+  assign prod_r53_next_mux = prod_r53_next_bits ? w53 : 8'd0;
+  assign prod_r53_next_bits_1 = add_count[1];
+  assign prod_r53_next_shl = {w53, 1'd0};
+  assign prod_r53_next_mux_1 = prod_r53_next_bits_1 ? prod_r53_next_shl : 9'd0;
+  assign prod_r53_next_add = {{2{prod_r53_next_mux[7]}}, prod_r53_next_mux} + {prod_r53_next_mux_1[8], prod_r53_next_mux_1};
+  assign prod_r54_next_bits = add_count[0];
+  assign prod_r54_next_mux = prod_r54_next_bits ? w54 : 8'd0;
+  assign prod_r54_next_bits_1 = add_count[1];
+  assign prod_r54_next_shl = {w54, 1'd0};
+  assign prod_r54_next_mux_1 = prod_r54_next_bits_1 ? prod_r54_next_shl : 9'd0;
+  assign prod_r54_next_add = {{2{prod_r54_next_mux[7]}}, prod_r54_next_mux} + {prod_r54_next_mux_1[8], prod_r54_next_mux_1};
+  assign prod_r55_next_bits = add_count[0];
+  assign prod_r55_next_mux = prod_r55_next_bits ? w55 : 8'd0;
+  assign prod_r55_next_bits_1 = add_count[1];
+  assign prod_r55_next_shl = {w55, 1'd0};
+  assign prod_r55_next_mux_1 = prod_r55_next_bits_1 ? prod_r55_next_shl : 9'd0;
+  assign prod_r55_next_add = {{2{prod_r55_next_mux[7]}}, prod_r55_next_mux} + {prod_r55_next_mux_1[8], prod_r55_next_mux_1};
+  assign prod_r56_next_bits = add_count[0];
+  assign prod_r56_next_mux = prod_r56_next_bits ? w56 : 8'd0;
+  assign prod_r56_next_bits_1 = add_count[1];
+  assign prod_r56_next_shl = {w56, 1'd0};
+  assign prod_r56_next_mux_1 = prod_r56_next_bits_1 ? prod_r56_next_shl : 9'd0;
+  assign prod_r56_next_add = {{2{prod_r56_next_mux[7]}}, prod_r56_next_mux} + {prod_r56_next_mux_1[8], prod_r56_next_mux_1};
+  assign prod_r57_next_bits = add_count[0];
+  assign prod_r57_next_mux = prod_r57_next_bits ? w57 : 8'd0;
+  assign prod_r57_next_bits_1 = add_count[1];
+  assign prod_r57_next_shl = {w57, 1'd0};
+  assign prod_r57_next_mux_1 = prod_r57_next_bits_1 ? prod_r57_next_shl : 9'd0;
+  assign prod_r57_next_add = {{2{prod_r57_next_mux[7]}}, prod_r57_next_mux} + {prod_r57_next_mux_1[8], prod_r57_next_mux_1};
+  assign prod_r58_next_bits = add_count[0];
+  assign prod_r58_next_mux = prod_r58_next_bits ? w58 : 8'd0;
+  assign prod_r58_next_bits_1 = add_count[1];
+  assign prod_r58_next_shl = {w58, 1'd0};
+  assign prod_r58_next_mux_1 = prod_r58_next_bits_1 ? prod_r58_next_shl : 9'd0;
+  assign prod_r58_next_add = {{2{prod_r58_next_mux[7]}}, prod_r58_next_mux} + {prod_r58_next_mux_1[8], prod_r58_next_mux_1};
+  assign prod_r59_next_bits = add_count[0];
+  assign prod_r59_next_mux = prod_r59_next_bits ? w59 : 8'd0;
+  assign prod_r59_next_bits_1 = add_count[1];
+  assign prod_r59_next_shl = {w59, 1'd0};
+  assign prod_r59_next_mux_1 = prod_r59_next_bits_1 ? prod_r59_next_shl : 9'd0;
+  assign prod_r59_next_add = {{2{prod_r59_next_mux[7]}}, prod_r59_next_mux} + {prod_r59_next_mux_1[8], prod_r59_next_mux_1};
+  assign prod_r60_next_bits = add_count[0];
+  assign prod_r60_next_mux = prod_r60_next_bits ? w60 : 8'd0;
+  assign prod_r60_next_bits_1 = add_count[1];
+  assign prod_r60_next_shl = {w60, 1'd0};
+  assign prod_r60_next_mux_1 = prod_r60_next_bits_1 ? prod_r60_next_shl : 9'd0;
+  assign prod_r60_next_add = {{2{prod_r60_next_mux[7]}}, prod_r60_next_mux} + {prod_r60_next_mux_1[8], prod_r60_next_mux_1};
+  assign prod_r61_next_bits = add_count[0];
+  assign prod_r61_next_mux = prod_r61_next_bits ? w61 : 8'd0;
+  assign prod_r61_next_bits_1 = add_count[1];
+  assign prod_r61_next_shl = {w61, 1'd0};
+  assign prod_r61_next_mux_1 = prod_r61_next_bits_1 ? prod_r61_next_shl : 9'd0;
+  assign prod_r61_next_add = {{2{prod_r61_next_mux[7]}}, prod_r61_next_mux} + {prod_r61_next_mux_1[8], prod_r61_next_mux_1};
+  assign prod_r62_next_bits = add_count[0];
+  assign prod_r62_next_mux = prod_r62_next_bits ? w62 : 8'd0;
+  assign prod_r62_next_bits_1 = add_count[1];
+  assign prod_r62_next_shl = {w62, 1'd0};
+  assign prod_r62_next_mux_1 = prod_r62_next_bits_1 ? prod_r62_next_shl : 9'd0;
+  assign prod_r62_next_add = {{2{prod_r62_next_mux[7]}}, prod_r62_next_mux} + {prod_r62_next_mux_1[8], prod_r62_next_mux_1};
+  assign prod_r63_next_bits = add_count[0];
+  assign prod_r63_next_mux = prod_r63_next_bits ? w63 : 8'd0;
+  assign prod_r63_next_bits_1 = add_count[1];
+  assign prod_r63_next_shl = {w63, 1'd0};
+  assign prod_r63_next_mux_1 = prod_r63_next_bits_1 ? prod_r63_next_shl : 9'd0;
+  assign prod_r63_next_add = {{2{prod_r63_next_mux[7]}}, prod_r63_next_mux} + {prod_r63_next_mux_1[8], prod_r63_next_mux_1};
+  assign prod_r64_next_bits = add_count[0];
+  assign prod_r64_next_mux = prod_r64_next_bits ? w64 : 8'd0;
+  assign prod_r64_next_bits_1 = add_count[1];
+  assign prod_r64_next_shl = {w64, 1'd0};
+  assign prod_r64_next_mux_1 = prod_r64_next_bits_1 ? prod_r64_next_shl : 9'd0;
+  assign prod_r64_next_add = {{2{prod_r64_next_mux[7]}}, prod_r64_next_mux} + {prod_r64_next_mux_1[8], prod_r64_next_mux_1};
+  assign prod_r65_next_bits = add_count[0];
+  assign prod_r65_next_mux = prod_r65_next_bits ? w65 : 8'd0;
+  assign prod_r65_next_bits_1 = add_count[1];
+  assign prod_r65_next_shl = {w65, 1'd0};
+  assign prod_r65_next_mux_1 = prod_r65_next_bits_1 ? prod_r65_next_shl : 9'd0;
+  assign prod_r65_next_add = {{2{prod_r65_next_mux[7]}}, prod_r65_next_mux} + {prod_r65_next_mux_1[8], prod_r65_next_mux_1};
+  assign prod_r66_next_bits = add_count[0];
+  assign prod_r66_next_mux = prod_r66_next_bits ? w66 : 8'd0;
+  assign prod_r66_next_bits_1 = add_count[1];
+  assign prod_r66_next_shl = {w66, 1'd0};
+  assign prod_r66_next_mux_1 = prod_r66_next_bits_1 ? prod_r66_next_shl : 9'd0;
+  assign prod_r66_next_add = {{2{prod_r66_next_mux[7]}}, prod_r66_next_mux} + {prod_r66_next_mux_1[8], prod_r66_next_mux_1};
+  assign prod_r67_next_bits = add_count[0];
+  assign prod_r67_next_mux = prod_r67_next_bits ? w67 : 8'd0;
+  assign prod_r67_next_bits_1 = add_count[1];
+  assign prod_r67_next_shl = {w67, 1'd0};
+  assign prod_r67_next_mux_1 = prod_r67_next_bits_1 ? prod_r67_next_shl : 9'd0;
+  assign prod_r67_next_add = {{2{prod_r67_next_mux[7]}}, prod_r67_next_mux} + {prod_r67_next_mux_1[8], prod_r67_next_mux_1};
+  assign prod_r68_next_bits = add_count[0];
+  assign prod_r68_next_mux = prod_r68_next_bits ? w68 : 8'd0;
+  assign prod_r68_next_bits_1 = add_count[1];
+  assign prod_r68_next_shl = {w68, 1'd0};
+  assign prod_r68_next_mux_1 = prod_r68_next_bits_1 ? prod_r68_next_shl : 9'd0;
+  assign prod_r68_next_add = {{2{prod_r68_next_mux[7]}}, prod_r68_next_mux} + {prod_r68_next_mux_1[8], prod_r68_next_mux_1};
+  assign prod_r69_next_bits = add_count[0];
+  assign prod_r69_next_mux = prod_r69_next_bits ? w69 : 8'd0;
+  assign prod_r69_next_bits_1 = add_count[1];
+  assign prod_r69_next_shl = {w69, 1'd0};
+  assign prod_r69_next_mux_1 = prod_r69_next_bits_1 ? prod_r69_next_shl : 9'd0;
+  assign prod_r69_next_add = {{2{prod_r69_next_mux[7]}}, prod_r69_next_mux} + {prod_r69_next_mux_1[8], prod_r69_next_mux_1};
+  assign prod_r70_next_bits = add_count[0];
+  assign prod_r70_next_mux = prod_r70_next_bits ? w70 : 8'd0;
+  assign prod_r70_next_bits_1 = add_count[1];
+  assign prod_r70_next_shl = {w70, 1'd0};
+  assign prod_r70_next_mux_1 = prod_r70_next_bits_1 ? prod_r70_next_shl : 9'd0;
+  assign prod_r70_next_add = {{2{prod_r70_next_mux[7]}}, prod_r70_next_mux} + {prod_r70_next_mux_1[8], prod_r70_next_mux_1};
+  assign prod_r71_next_bits = add_count[0];
+  assign prod_r71_next_mux = prod_r71_next_bits ? w71 : 8'd0;
+  assign prod_r71_next_bits_1 = add_count[1];
+  assign prod_r71_next_shl = {w71, 1'd0};
+  assign prod_r71_next_mux_1 = prod_r71_next_bits_1 ? prod_r71_next_shl : 9'd0;
+  assign prod_r71_next_add = {{2{prod_r71_next_mux[7]}}, prod_r71_next_mux} + {prod_r71_next_mux_1[8], prod_r71_next_mux_1};
+  assign prod_r72_next_bits = add_count[0];
+  assign prod_r72_next_mux = prod_r72_next_bits ? w72 : 8'd0;
+  assign prod_r72_next_bits_1 = add_count[1];
+  assign prod_r72_next_shl = {w72, 1'd0};
+  assign prod_r72_next_mux_1 = prod_r72_next_bits_1 ? prod_r72_next_shl : 9'd0;
+  assign prod_r72_next_add = {{2{prod_r72_next_mux[7]}}, prod_r72_next_mux} + {prod_r72_next_mux_1[8], prod_r72_next_mux_1};
+  assign prod_r73_next_bits = add_count[0];
+  assign prod_r73_next_mux = prod_r73_next_bits ? w73 : 8'd0;
+  assign prod_r73_next_bits_1 = add_count[1];
+  assign prod_r73_next_shl = {w73, 1'd0};
+  assign prod_r73_next_mux_1 = prod_r73_next_bits_1 ? prod_r73_next_shl : 9'd0;
+  assign prod_r73_next_add = {{2{prod_r73_next_mux[7]}}, prod_r73_next_mux} + {prod_r73_next_mux_1[8], prod_r73_next_mux_1};
+  assign prod_r74_next_bits = add_count[0];
+  assign prod_r74_next_mux = prod_r74_next_bits ? w74 : 8'd0;
+  assign prod_r74_next_bits_1 = add_count[1];
+  assign prod_r74_next_shl = {w74, 1'd0};
+  assign prod_r74_next_mux_1 = prod_r74_next_bits_1 ? prod_r74_next_shl : 9'd0;
+  assign prod_r74_next_add = {{2{prod_r74_next_mux[7]}}, prod_r74_next_mux} + {prod_r74_next_mux_1[8], prod_r74_next_mux_1};
+  assign prod_r75_next_bits = add_count[0];
+  assign prod_r75_next_mux = prod_r75_next_bits ? w75 : 8'd0;
+  assign prod_r75_next_bits_1 = add_count[1];
+  assign prod_r75_next_shl = {w75, 1'd0};
+  assign prod_r75_next_mux_1 = prod_r75_next_bits_1 ? prod_r75_next_shl : 9'd0;
+  assign prod_r75_next_add = {{2{prod_r75_next_mux[7]}}, prod_r75_next_mux} + {prod_r75_next_mux_1[8], prod_r75_next_mux_1};
+  assign prod_r76_next_bits = add_count[0];
+  assign prod_r76_next_mux = prod_r76_next_bits ? w76 : 8'd0;
+  assign prod_r76_next_bits_1 = add_count[1];
+  assign prod_r76_next_shl = {w76, 1'd0};
+  assign prod_r76_next_mux_1 = prod_r76_next_bits_1 ? prod_r76_next_shl : 9'd0;
+  assign prod_r76_next_add = {{2{prod_r76_next_mux[7]}}, prod_r76_next_mux} + {prod_r76_next_mux_1[8], prod_r76_next_mux_1};
+  assign prod_r77_next_bits = add_count[0];
+  assign prod_r77_next_mux = prod_r77_next_bits ? w77 : 8'd0;
+  assign prod_r77_next_bits_1 = add_count[1];
+  assign prod_r77_next_shl = {w77, 1'd0};
+  assign prod_r77_next_mux_1 = prod_r77_next_bits_1 ? prod_r77_next_shl : 9'd0;
+  assign prod_r77_next_add = {{2{prod_r77_next_mux[7]}}, prod_r77_next_mux} + {prod_r77_next_mux_1[8], prod_r77_next_mux_1};
+  assign prod_r78_next_bits = add_count[0];
+  assign prod_r78_next_mux = prod_r78_next_bits ? w78 : 8'd0;
+  assign prod_r78_next_bits_1 = add_count[1];
+  assign prod_r78_next_shl = {w78, 1'd0};
+  assign prod_r78_next_mux_1 = prod_r78_next_bits_1 ? prod_r78_next_shl : 9'd0;
+  assign prod_r78_next_add = {{2{prod_r78_next_mux[7]}}, prod_r78_next_mux} + {prod_r78_next_mux_1[8], prod_r78_next_mux_1};
+  assign prod_r79_next_bits = add_count[0];
+  assign prod_r79_next_mux = prod_r79_next_bits ? w79 : 8'd0;
+  assign prod_r79_next_bits_1 = add_count[1];
+  assign prod_r79_next_shl = {w79, 1'd0};
+  assign prod_r79_next_mux_1 = prod_r79_next_bits_1 ? prod_r79_next_shl : 9'd0;
+  assign prod_r79_next_add = {{2{prod_r79_next_mux[7]}}, prod_r79_next_mux} + {prod_r79_next_mux_1[8], prod_r79_next_mux_1};
+  assign prod_r80_next_bits = add_count[0];
+  assign prod_r80_next_mux = prod_r80_next_bits ? w80 : 8'd0;
+  assign prod_r80_next_bits_1 = add_count[1];
+  assign prod_r80_next_shl = {w80, 1'd0};
+  assign prod_r80_next_mux_1 = prod_r80_next_bits_1 ? prod_r80_next_shl : 9'd0;
+  assign prod_r80_next_add = {{2{prod_r80_next_mux[7]}}, prod_r80_next_mux} + {prod_r80_next_mux_1[8], prod_r80_next_mux_1};
+  assign prod_r81_next_bits = add_count[0];
+  assign prod_r81_next_mux = prod_r81_next_bits ? w81 : 8'd0;
+  assign prod_r81_next_bits_1 = add_count[1];
+  assign prod_r81_next_shl = {w81, 1'd0};
+  assign prod_r81_next_mux_1 = prod_r81_next_bits_1 ? prod_r81_next_shl : 9'd0;
+  assign prod_r81_next_add = {{2{prod_r81_next_mux[7]}}, prod_r81_next_mux} + {prod_r81_next_mux_1[8], prod_r81_next_mux_1};
+  assign prod_r82_next_bits = add_count[0];
+  assign prod_r82_next_mux = prod_r82_next_bits ? w82 : 8'd0;
+  assign prod_r82_next_bits_1 = add_count[1];
+  assign prod_r82_next_shl = {w82, 1'd0};
+  assign prod_r82_next_mux_1 = prod_r82_next_bits_1 ? prod_r82_next_shl : 9'd0;
+  assign prod_r82_next_add = {{2{prod_r82_next_mux[7]}}, prod_r82_next_mux} + {prod_r82_next_mux_1[8], prod_r82_next_mux_1};
+  assign prod_r83_next_bits = add_count[0];
+  assign prod_r83_next_mux = prod_r83_next_bits ? w83 : 8'd0;
+  assign prod_r83_next_bits_1 = add_count[1];
+  assign prod_r83_next_shl = {w83, 1'd0};
+  assign prod_r83_next_mux_1 = prod_r83_next_bits_1 ? prod_r83_next_shl : 9'd0;
+  assign prod_r83_next_add = {{2{prod_r83_next_mux[7]}}, prod_r83_next_mux} + {prod_r83_next_mux_1[8], prod_r83_next_mux_1};
+  assign prod_r84_next_bits = add_count[0];
+  assign prod_r84_next_mux = prod_r84_next_bits ? w84 : 8'd0;
+  assign prod_r84_next_bits_1 = add_count[1];
+  assign prod_r84_next_shl = {w84, 1'd0};
+  assign prod_r84_next_mux_1 = prod_r84_next_bits_1 ? prod_r84_next_shl : 9'd0;
+  assign prod_r84_next_add = {{2{prod_r84_next_mux[7]}}, prod_r84_next_mux} + {prod_r84_next_mux_1[8], prod_r84_next_mux_1};
+  assign prod_r85_next_bits = add_count[0];
+  assign prod_r85_next_mux = prod_r85_next_bits ? w85 : 8'd0;
+  assign prod_r85_next_bits_1 = add_count[1];
+  assign prod_r85_next_shl = {w85, 1'd0};
+  assign prod_r85_next_mux_1 = prod_r85_next_bits_1 ? prod_r85_next_shl : 9'd0;
+  assign prod_r85_next_add = {{2{prod_r85_next_mux[7]}}, prod_r85_next_mux} + {prod_r85_next_mux_1[8], prod_r85_next_mux_1};
+  assign prod_r86_next_bits = add_count[0];
+  assign prod_r86_next_mux = prod_r86_next_bits ? w86 : 8'd0;
+  assign prod_r86_next_bits_1 = add_count[1];
+  assign prod_r86_next_shl = {w86, 1'd0};
+  assign prod_r86_next_mux_1 = prod_r86_next_bits_1 ? prod_r86_next_shl : 9'd0;
+  assign prod_r86_next_add = {{2{prod_r86_next_mux[7]}}, prod_r86_next_mux} + {prod_r86_next_mux_1[8], prod_r86_next_mux_1};
+  assign prod_r87_next_bits = add_count[0];
+  assign prod_r87_next_mux = prod_r87_next_bits ? w87 : 8'd0;
+  assign prod_r87_next_bits_1 = add_count[1];
+  assign prod_r87_next_shl = {w87, 1'd0};
+  assign prod_r87_next_mux_1 = prod_r87_next_bits_1 ? prod_r87_next_shl : 9'd0;
+  assign prod_r87_next_add = {{2{prod_r87_next_mux[7]}}, prod_r87_next_mux} + {prod_r87_next_mux_1[8], prod_r87_next_mux_1};
+  assign prod_r88_next_bits = add_count[0];
+  assign prod_r88_next_mux = prod_r88_next_bits ? w88 : 8'd0;
+  assign prod_r88_next_bits_1 = add_count[1];
+  assign prod_r88_next_shl = {w88, 1'd0};
+  assign prod_r88_next_mux_1 = prod_r88_next_bits_1 ? prod_r88_next_shl : 9'd0;
+  assign prod_r88_next_add = {{2{prod_r88_next_mux[7]}}, prod_r88_next_mux} + {prod_r88_next_mux_1[8], prod_r88_next_mux_1};
+  assign prod_r89_next_bits = add_count[0];
+  assign prod_r89_next_mux = prod_r89_next_bits ? w89 : 8'd0;
+  assign prod_r89_next_bits_1 = add_count[1];
+  assign prod_r89_next_shl = {w89, 1'd0};
+  assign prod_r89_next_mux_1 = prod_r89_next_bits_1 ? prod_r89_next_shl : 9'd0;
+  assign prod_r89_next_add = {{2{prod_r89_next_mux[7]}}, prod_r89_next_mux} + {prod_r89_next_mux_1[8], prod_r89_next_mux_1};
+  assign prod_r90_next_bits = add_count[0];
+  assign prod_r90_next_mux = prod_r90_next_bits ? w90 : 8'd0;
+  assign prod_r90_next_bits_1 = add_count[1];
+  assign prod_r90_next_shl = {w90, 1'd0};
+  assign prod_r90_next_mux_1 = prod_r90_next_bits_1 ? prod_r90_next_shl : 9'd0;
+  assign prod_r90_next_add = {{2{prod_r90_next_mux[7]}}, prod_r90_next_mux} + {prod_r90_next_mux_1[8], prod_r90_next_mux_1};
+  assign prod_r91_next_bits = add_count[0];
+  assign prod_r91_next_mux = prod_r91_next_bits ? w91 : 8'd0;
+  assign prod_r91_next_bits_1 = add_count[1];
+  assign prod_r91_next_shl = {w91, 1'd0};
+  assign prod_r91_next_mux_1 = prod_r91_next_bits_1 ? prod_r91_next_shl : 9'd0;
+  assign prod_r91_next_add = {{2{prod_r91_next_mux[7]}}, prod_r91_next_mux} + {prod_r91_next_mux_1[8], prod_r91_next_mux_1};
+  assign prod_r92_next_bits = add_count[0];
+  assign prod_r92_next_mux = prod_r92_next_bits ? w92 : 8'd0;
+  assign prod_r92_next_bits_1 = add_count[1];
+  assign prod_r92_next_shl = {w92, 1'd0};
+  assign prod_r92_next_mux_1 = prod_r92_next_bits_1 ? prod_r92_next_shl : 9'd0;
+  assign prod_r92_next_add = {{2{prod_r92_next_mux[7]}}, prod_r92_next_mux} + {prod_r92_next_mux_1[8], prod_r92_next_mux_1};
+  assign prod_r93_next_bits = add_count[0];
+  assign prod_r93_next_mux = prod_r93_next_bits ? w93 : 8'd0;
+  assign prod_r93_next_bits_1 = add_count[1];
+  assign prod_r93_next_shl = {w93, 1'd0};
+  assign prod_r93_next_mux_1 = prod_r93_next_bits_1 ? prod_r93_next_shl : 9'd0;
+  assign prod_r93_next_add = {{2{prod_r93_next_mux[7]}}, prod_r93_next_mux} + {prod_r93_next_mux_1[8], prod_r93_next_mux_1};
+  assign prod_r94_next_bits = add_count[0];
+  assign prod_r94_next_mux = prod_r94_next_bits ? w94 : 8'd0;
+  assign prod_r94_next_bits_1 = add_count[1];
+  assign prod_r94_next_shl = {w94, 1'd0};
+  assign prod_r94_next_mux_1 = prod_r94_next_bits_1 ? prod_r94_next_shl : 9'd0;
+  assign prod_r94_next_add = {{2{prod_r94_next_mux[7]}}, prod_r94_next_mux} + {prod_r94_next_mux_1[8], prod_r94_next_mux_1};
+  assign prod_r95_next_bits = add_count[0];
+  assign prod_r95_next_mux = prod_r95_next_bits ? w95 : 8'd0;
+  assign prod_r95_next_bits_1 = add_count[1];
+  assign prod_r95_next_shl = {w95, 1'd0};
+  assign prod_r95_next_mux_1 = prod_r95_next_bits_1 ? prod_r95_next_shl : 9'd0;
+  assign prod_r95_next_add = {{2{prod_r95_next_mux[7]}}, prod_r95_next_mux} + {prod_r95_next_mux_1[8], prod_r95_next_mux_1};
+  assign prod_r96_next_bits = add_count[0];
+  assign prod_r96_next_mux = prod_r96_next_bits ? w96 : 8'd0;
+  assign prod_r96_next_bits_1 = add_count[1];
+  assign prod_r96_next_shl = {w96, 1'd0};
+  assign prod_r96_next_mux_1 = prod_r96_next_bits_1 ? prod_r96_next_shl : 9'd0;
+  assign prod_r96_next_add = {{2{prod_r96_next_mux[7]}}, prod_r96_next_mux} + {prod_r96_next_mux_1[8], prod_r96_next_mux_1};
+  assign prod_r97_next_bits = add_count[0];
+  assign prod_r97_next_mux = prod_r97_next_bits ? w97 : 8'd0;
+  assign prod_r97_next_bits_1 = add_count[1];
+  assign prod_r97_next_shl = {w97, 1'd0};
+  assign prod_r97_next_mux_1 = prod_r97_next_bits_1 ? prod_r97_next_shl : 9'd0;
+  assign prod_r97_next_add = {{2{prod_r97_next_mux[7]}}, prod_r97_next_mux} + {prod_r97_next_mux_1[8], prod_r97_next_mux_1};
+  assign prod_r98_next_bits = add_count[0];
+  assign prod_r98_next_mux = prod_r98_next_bits ? w98 : 8'd0;
+  assign prod_r98_next_bits_1 = add_count[1];
+  assign prod_r98_next_shl = {w98, 1'd0};
+  assign prod_r98_next_mux_1 = prod_r98_next_bits_1 ? prod_r98_next_shl : 9'd0;
+  assign prod_r98_next_add = {{2{prod_r98_next_mux[7]}}, prod_r98_next_mux} + {prod_r98_next_mux_1[8], prod_r98_next_mux_1};
+  assign prod_r99_next_bits = add_count[0];
+  assign prod_r99_next_mux = prod_r99_next_bits ? w99 : 8'd0;
+  assign prod_r99_next_bits_1 = add_count[1];
+  assign prod_r99_next_shl = {w99, 1'd0};
+  assign prod_r99_next_mux_1 = prod_r99_next_bits_1 ? prod_r99_next_shl : 9'd0;
+  assign prod_r99_next_add = {{2{prod_r99_next_mux[7]}}, prod_r99_next_mux} + {prod_r99_next_mux_1[8], prod_r99_next_mux_1};
+  assign prod_r100_next_bits = add_count[0];
+  assign prod_r100_next_mux = prod_r100_next_bits ? w100 : 8'd0;
+  assign prod_r100_next_bits_1 = add_count[1];
+  assign prod_r100_next_shl = {w100, 1'd0};
+  assign prod_r100_next_mux_1 = prod_r100_next_bits_1 ? prod_r100_next_shl : 9'd0;
+  assign prod_r100_next_add = {{2{prod_r100_next_mux[7]}}, prod_r100_next_mux} + {prod_r100_next_mux_1[8], prod_r100_next_mux_1};
+  assign prod_r101_next_bits = add_count[0];
+  assign prod_r101_next_mux = prod_r101_next_bits ? w101 : 8'd0;
+  assign prod_r101_next_bits_1 = add_count[1];
+  assign prod_r101_next_shl = {w101, 1'd0};
+  assign prod_r101_next_mux_1 = prod_r101_next_bits_1 ? prod_r101_next_shl : 9'd0;
+  assign prod_r101_next_add = {{2{prod_r101_next_mux[7]}}, prod_r101_next_mux} + {prod_r101_next_mux_1[8], prod_r101_next_mux_1};
+  assign prod_r102_next_bits = add_count[0];
+  assign prod_r102_next_mux = prod_r102_next_bits ? w102 : 8'd0;
+  assign prod_r102_next_bits_1 = add_count[1];
+  assign prod_r102_next_shl = {w102, 1'd0};
+  assign prod_r102_next_mux_1 = prod_r102_next_bits_1 ? prod_r102_next_shl : 9'd0;
+  assign prod_r102_next_add = {{2{prod_r102_next_mux[7]}}, prod_r102_next_mux} + {prod_r102_next_mux_1[8], prod_r102_next_mux_1};
+  assign prod_r103_next_bits = add_count[0];
+  assign prod_r103_next_mux = prod_r103_next_bits ? w103 : 8'd0;
+  assign prod_r103_next_bits_1 = add_count[1];
+  assign prod_r103_next_shl = {w103, 1'd0};
+  assign prod_r103_next_mux_1 = prod_r103_next_bits_1 ? prod_r103_next_shl : 9'd0;
+  assign prod_r103_next_add = {{2{prod_r103_next_mux[7]}}, prod_r103_next_mux} + {prod_r103_next_mux_1[8], prod_r103_next_mux_1};
+  assign prod_r104_next_bits = add_count[0];
+  assign prod_r104_next_mux = prod_r104_next_bits ? w104 : 8'd0;
+  assign prod_r104_next_bits_1 = add_count[1];
+  assign prod_r104_next_shl = {w104, 1'd0};
+  assign prod_r104_next_mux_1 = prod_r104_next_bits_1 ? prod_r104_next_shl : 9'd0;
+  assign prod_r104_next_add = {{2{prod_r104_next_mux[7]}}, prod_r104_next_mux} + {prod_r104_next_mux_1[8], prod_r104_next_mux_1};
+  assign prod_r105_next_bits = add_count[0];
+  assign prod_r105_next_mux = prod_r105_next_bits ? w105 : 8'd0;
+  assign prod_r105_next_bits_1 = add_count[1];
+  assign prod_r105_next_shl = {w105, 1'd0};
+  assign prod_r105_next_mux_1 = prod_r105_next_bits_1 ? prod_r105_next_shl : 9'd0;
+  assign prod_r105_next_add = {{2{prod_r105_next_mux[7]}}, prod_r105_next_mux} + {prod_r105_next_mux_1[8], prod_r105_next_mux_1};
+  assign prod_r106_next_bits = add_count[0];
+  assign prod_r106_next_mux = prod_r106_next_bits ? w106 : 8'd0;
+  assign prod_r106_next_bits_1 = add_count[1];
+  assign prod_r106_next_shl = {w106, 1'd0};
+  assign prod_r106_next_mux_1 = prod_r106_next_bits_1 ? prod_r106_next_shl : 9'd0;
+  assign prod_r106_next_add = {{2{prod_r106_next_mux[7]}}, prod_r106_next_mux} + {prod_r106_next_mux_1[8], prod_r106_next_mux_1};
+  assign prod_r107_next_bits = add_count[0];
+  assign prod_r107_next_mux = prod_r107_next_bits ? w107 : 8'd0;
+  assign prod_r107_next_bits_1 = add_count[1];
+  assign prod_r107_next_shl = {w107, 1'd0};
+  assign prod_r107_next_mux_1 = prod_r107_next_bits_1 ? prod_r107_next_shl : 9'd0;
+  assign prod_r107_next_add = {{2{prod_r107_next_mux[7]}}, prod_r107_next_mux} + {prod_r107_next_mux_1[8], prod_r107_next_mux_1};
+  assign prod_r108_next_bits = add_count[0];
+  assign prod_r108_next_mux = prod_r108_next_bits ? w108 : 8'd0;
+  assign prod_r108_next_bits_1 = add_count[1];
+  assign prod_r108_next_shl = {w108, 1'd0};
+  assign prod_r108_next_mux_1 = prod_r108_next_bits_1 ? prod_r108_next_shl : 9'd0;
+  assign prod_r108_next_add = {{2{prod_r108_next_mux[7]}}, prod_r108_next_mux} + {prod_r108_next_mux_1[8], prod_r108_next_mux_1};
+  assign prod_r109_next_bits = add_count[0];
+  assign prod_r109_next_mux = prod_r109_next_bits ? w109 : 8'd0;
+  assign prod_r109_next_bits_1 = add_count[1];
+  assign prod_r109_next_shl = {w109, 1'd0};
+  assign prod_r109_next_mux_1 = prod_r109_next_bits_1 ? prod_r109_next_shl : 9'd0;
+  assign prod_r109_next_add = {{2{prod_r109_next_mux[7]}}, prod_r109_next_mux} + {prod_r109_next_mux_1[8], prod_r109_next_mux_1};
+  assign prod_r110_next_bits = add_count[0];
+  assign prod_r110_next_mux = prod_r110_next_bits ? w110 : 8'd0;
+  assign prod_r110_next_bits_1 = add_count[1];
+  assign prod_r110_next_shl = {w110, 1'd0};
+  assign prod_r110_next_mux_1 = prod_r110_next_bits_1 ? prod_r110_next_shl : 9'd0;
+  assign prod_r110_next_add = {{2{prod_r110_next_mux[7]}}, prod_r110_next_mux} + {prod_r110_next_mux_1[8], prod_r110_next_mux_1};
+  assign prod_r111_next_bits = add_count[0];
+  assign prod_r111_next_mux = prod_r111_next_bits ? w111 : 8'd0;
+  assign prod_r111_next_bits_1 = add_count[1];
+  assign prod_r111_next_shl = {w111, 1'd0};
+  assign prod_r111_next_mux_1 = prod_r111_next_bits_1 ? prod_r111_next_shl : 9'd0;
+  assign prod_r111_next_add = {{2{prod_r111_next_mux[7]}}, prod_r111_next_mux} + {prod_r111_next_mux_1[8], prod_r111_next_mux_1};
+  assign prod_r112_next_bits = add_count[0];
+  assign prod_r112_next_mux = prod_r112_next_bits ? w112 : 8'd0;
+  assign prod_r112_next_bits_1 = add_count[1];
+  assign prod_r112_next_shl = {w112, 1'd0};
+  assign prod_r112_next_mux_1 = prod_r112_next_bits_1 ? prod_r112_next_shl : 9'd0;
+  assign prod_r112_next_add = {{2{prod_r112_next_mux[7]}}, prod_r112_next_mux} + {prod_r112_next_mux_1[8], prod_r112_next_mux_1};
+  assign prod_r113_next_bits = add_count[0];
+  assign prod_r113_next_mux = prod_r113_next_bits ? w113 : 8'd0;
+  assign prod_r113_next_bits_1 = add_count[1];
+  assign prod_r113_next_shl = {w113, 1'd0};
+  assign prod_r113_next_mux_1 = prod_r113_next_bits_1 ? prod_r113_next_shl : 9'd0;
+  assign prod_r113_next_add = {{2{prod_r113_next_mux[7]}}, prod_r113_next_mux} + {prod_r113_next_mux_1[8], prod_r113_next_mux_1};
+  assign prod_r114_next_bits = add_count[0];
+  assign prod_r114_next_mux = prod_r114_next_bits ? w114 : 8'd0;
+  assign prod_r114_next_bits_1 = add_count[1];
+  assign prod_r114_next_shl = {w114, 1'd0};
+  assign prod_r114_next_mux_1 = prod_r114_next_bits_1 ? prod_r114_next_shl : 9'd0;
+  assign prod_r114_next_add = {{2{prod_r114_next_mux[7]}}, prod_r114_next_mux} + {prod_r114_next_mux_1[8], prod_r114_next_mux_1};
+  assign prod_r115_next_bits = add_count[0];
+  assign prod_r115_next_mux = prod_r115_next_bits ? w115 : 8'd0;
+  assign prod_r115_next_bits_1 = add_count[1];
+  assign prod_r115_next_shl = {w115, 1'd0};
+  assign prod_r115_next_mux_1 = prod_r115_next_bits_1 ? prod_r115_next_shl : 9'd0;
+  assign prod_r115_next_add = {{2{prod_r115_next_mux[7]}}, prod_r115_next_mux} + {prod_r115_next_mux_1[8], prod_r115_next_mux_1};
+  assign prod_r116_next_bits = add_count[0];
+  assign prod_r116_next_mux = prod_r116_next_bits ? w116 : 8'd0;
+  assign prod_r116_next_bits_1 = add_count[1];
+  assign prod_r116_next_shl = {w116, 1'd0};
+  assign prod_r116_next_mux_1 = prod_r116_next_bits_1 ? prod_r116_next_shl : 9'd0;
+  assign prod_r116_next_add = {{2{prod_r116_next_mux[7]}}, prod_r116_next_mux} + {prod_r116_next_mux_1[8], prod_r116_next_mux_1};
+  assign prod_r117_next_bits = add_count[0];
+  assign prod_r117_next_mux = prod_r117_next_bits ? w117 : 8'd0;
+  assign prod_r117_next_bits_1 = add_count[1];
+  assign prod_r117_next_shl = {w117, 1'd0};
+  assign prod_r117_next_mux_1 = prod_r117_next_bits_1 ? prod_r117_next_shl : 9'd0;
+  assign prod_r117_next_add = {{2{prod_r117_next_mux[7]}}, prod_r117_next_mux} + {prod_r117_next_mux_1[8], prod_r117_next_mux_1};
+  assign prod_r118_next_bits = add_count[0];
+  assign prod_r118_next_mux = prod_r118_next_bits ? w118 : 8'd0;
+  assign prod_r118_next_bits_1 = add_count[1];
+  assign prod_r118_next_shl = {w118, 1'd0};
+  assign prod_r118_next_mux_1 = prod_r118_next_bits_1 ? prod_r118_next_shl : 9'd0;
+  assign prod_r118_next_add = {{2{prod_r118_next_mux[7]}}, prod_r118_next_mux} + {prod_r118_next_mux_1[8], prod_r118_next_mux_1};
+  assign prod_r119_next_bits = add_count[0];
+  assign prod_r119_next_mux = prod_r119_next_bits ? w119 : 8'd0;
+  assign prod_r119_next_bits_1 = add_count[1];
+  assign prod_r119_next_shl = {w119, 1'd0};
+  assign prod_r119_next_mux_1 = prod_r119_next_bits_1 ? prod_r119_next_shl : 9'd0;
+  assign prod_r119_next_add = {{2{prod_r119_next_mux[7]}}, prod_r119_next_mux} + {prod_r119_next_mux_1[8], prod_r119_next_mux_1};
+  assign prod_r120_next_bits = add_count[0];
+  assign prod_r120_next_mux = prod_r120_next_bits ? w120 : 8'd0;
+  assign prod_r120_next_bits_1 = add_count[1];
+  assign prod_r120_next_shl = {w120, 1'd0};
+  assign prod_r120_next_mux_1 = prod_r120_next_bits_1 ? prod_r120_next_shl : 9'd0;
+  assign prod_r120_next_add = {{2{prod_r120_next_mux[7]}}, prod_r120_next_mux} + {prod_r120_next_mux_1[8], prod_r120_next_mux_1};
+  assign prod_r121_next_bits = add_count[0];
+  assign prod_r121_next_mux = prod_r121_next_bits ? w121 : 8'd0;
+  assign prod_r121_next_bits_1 = add_count[1];
+  assign prod_r121_next_shl = {w121, 1'd0};
+  assign prod_r121_next_mux_1 = prod_r121_next_bits_1 ? prod_r121_next_shl : 9'd0;
+  assign prod_r121_next_add = {{2{prod_r121_next_mux[7]}}, prod_r121_next_mux} + {prod_r121_next_mux_1[8], prod_r121_next_mux_1};
+  assign prod_r122_next_bits = add_count[0];
+  assign prod_r122_next_mux = prod_r122_next_bits ? w122 : 8'd0;
+  assign prod_r122_next_bits_1 = add_count[1];
+  assign prod_r122_next_shl = {w122, 1'd0};
+  assign prod_r122_next_mux_1 = prod_r122_next_bits_1 ? prod_r122_next_shl : 9'd0;
+  assign prod_r122_next_add = {{2{prod_r122_next_mux[7]}}, prod_r122_next_mux} + {prod_r122_next_mux_1[8], prod_r122_next_mux_1};
+  assign prod_r123_next_bits = add_count[0];
+  assign prod_r123_next_mux = prod_r123_next_bits ? w123 : 8'd0;
+  assign prod_r123_next_bits_1 = add_count[1];
+  assign prod_r123_next_shl = {w123, 1'd0};
+  assign prod_r123_next_mux_1 = prod_r123_next_bits_1 ? prod_r123_next_shl : 9'd0;
+  assign prod_r123_next_add = {{2{prod_r123_next_mux[7]}}, prod_r123_next_mux} + {prod_r123_next_mux_1[8], prod_r123_next_mux_1};
+  assign prod_r124_next_bits = add_count[0];
+  assign prod_r124_next_mux = prod_r124_next_bits ? w124 : 8'd0;
+  assign prod_r124_next_bits_1 = add_count[1];
+  assign prod_r124_next_shl = {w124, 1'd0};
+  assign prod_r124_next_mux_1 = prod_r124_next_bits_1 ? prod_r124_next_shl : 9'd0;
+  assign prod_r124_next_add = {{2{prod_r124_next_mux[7]}}, prod_r124_next_mux} + {prod_r124_next_mux_1[8], prod_r124_next_mux_1};
+  assign prod_r125_next_bits = add_count[0];
+  assign prod_r125_next_mux = prod_r125_next_bits ? w125 : 8'd0;
+  assign prod_r125_next_bits_1 = add_count[1];
+  assign prod_r125_next_shl = {w125, 1'd0};
+  assign prod_r125_next_mux_1 = prod_r125_next_bits_1 ? prod_r125_next_shl : 9'd0;
+  assign prod_r125_next_add = {{2{prod_r125_next_mux[7]}}, prod_r125_next_mux} + {prod_r125_next_mux_1[8], prod_r125_next_mux_1};
+  assign prod_r126_next_bits = add_count[0];
+  assign prod_r126_next_mux = prod_r126_next_bits ? w126 : 8'd0;
+  assign prod_r126_next_bits_1 = add_count[1];
+  assign prod_r126_next_shl = {w126, 1'd0};
+  assign prod_r126_next_mux_1 = prod_r126_next_bits_1 ? prod_r126_next_shl : 9'd0;
+  assign prod_r126_next_add = {{2{prod_r126_next_mux[7]}}, prod_r126_next_mux} + {prod_r126_next_mux_1[8], prod_r126_next_mux_1};
+  assign prod_r127_next_bits = add_count[0];
+  assign prod_r127_next_mux = prod_r127_next_bits ? w127 : 8'd0;
+  assign prod_r127_next_bits_1 = add_count[1];
+  assign prod_r127_next_shl = {w127, 1'd0};
+  assign prod_r127_next_mux_1 = prod_r127_next_bits_1 ? prod_r127_next_shl : 9'd0;
+  assign prod_r127_next_add = {{2{prod_r127_next_mux[7]}}, prod_r127_next_mux} + {prod_r127_next_mux_1[8], prod_r127_next_mux_1};
+  assign prod_r128_next_bits = add_count[0];
+  assign prod_r128_next_mux = prod_r128_next_bits ? w128 : 8'd0;
+  assign prod_r128_next_bits_1 = add_count[1];
+  assign prod_r128_next_shl = {w128, 1'd0};
+  assign prod_r128_next_mux_1 = prod_r128_next_bits_1 ? prod_r128_next_shl : 9'd0;
+  assign prod_r128_next_add = {{2{prod_r128_next_mux[7]}}, prod_r128_next_mux} + {prod_r128_next_mux_1[8], prod_r128_next_mux_1};
+  assign prod_r129_next_bits = add_count[0];
+  assign prod_r129_next_mux = prod_r129_next_bits ? w129 : 8'd0;
+  assign prod_r129_next_bits_1 = add_count[1];
+  assign prod_r129_next_shl = {w129, 1'd0};
+  assign prod_r129_next_mux_1 = prod_r129_next_bits_1 ? prod_r129_next_shl : 9'd0;
+  assign prod_r129_next_add = {{2{prod_r129_next_mux[7]}}, prod_r129_next_mux} + {prod_r129_next_mux_1[8], prod_r129_next_mux_1};
+  assign prod_r130_next_bits = add_count[0];
+  assign prod_r130_next_mux = prod_r130_next_bits ? w130 : 8'd0;
+  assign prod_r130_next_bits_1 = add_count[1];
+  assign prod_r130_next_shl = {w130, 1'd0};
+  assign prod_r130_next_mux_1 = prod_r130_next_bits_1 ? prod_r130_next_shl : 9'd0;
+  assign prod_r130_next_add = {{2{prod_r130_next_mux[7]}}, prod_r130_next_mux} + {prod_r130_next_mux_1[8], prod_r130_next_mux_1};
+  assign prod_r131_next_bits = add_count[0];
+  assign prod_r131_next_mux = prod_r131_next_bits ? w131 : 8'd0;
+  assign prod_r131_next_bits_1 = add_count[1];
+  assign prod_r131_next_shl = {w131, 1'd0};
+  assign prod_r131_next_mux_1 = prod_r131_next_bits_1 ? prod_r131_next_shl : 9'd0;
+  assign prod_r131_next_add = {{2{prod_r131_next_mux[7]}}, prod_r131_next_mux} + {prod_r131_next_mux_1[8], prod_r131_next_mux_1};
+  assign prod_r132_next_bits = add_count[0];
+  assign prod_r132_next_mux = prod_r132_next_bits ? w132 : 8'd0;
+  assign prod_r132_next_bits_1 = add_count[1];
+  assign prod_r132_next_shl = {w132, 1'd0};
+  assign prod_r132_next_mux_1 = prod_r132_next_bits_1 ? prod_r132_next_shl : 9'd0;
+  assign prod_r132_next_add = {{2{prod_r132_next_mux[7]}}, prod_r132_next_mux} + {prod_r132_next_mux_1[8], prod_r132_next_mux_1};
+  assign prod_r133_next_bits = add_count[0];
+  assign prod_r133_next_mux = prod_r133_next_bits ? w133 : 8'd0;
+  assign prod_r133_next_bits_1 = add_count[1];
+  assign prod_r133_next_shl = {w133, 1'd0};
+  assign prod_r133_next_mux_1 = prod_r133_next_bits_1 ? prod_r133_next_shl : 9'd0;
+  assign prod_r133_next_add = {{2{prod_r133_next_mux[7]}}, prod_r133_next_mux} + {prod_r133_next_mux_1[8], prod_r133_next_mux_1};
+  assign prod_r134_next_bits = add_count[0];
+  assign prod_r134_next_mux = prod_r134_next_bits ? w134 : 8'd0;
+  assign prod_r134_next_bits_1 = add_count[1];
+  assign prod_r134_next_shl = {w134, 1'd0};
+  assign prod_r134_next_mux_1 = prod_r134_next_bits_1 ? prod_r134_next_shl : 9'd0;
+  assign prod_r134_next_add = {{2{prod_r134_next_mux[7]}}, prod_r134_next_mux} + {prod_r134_next_mux_1[8], prod_r134_next_mux_1};
+  assign prod_r135_next_bits = add_count[0];
+  assign prod_r135_next_mux = prod_r135_next_bits ? w135 : 8'd0;
+  assign prod_r135_next_bits_1 = add_count[1];
+  assign prod_r135_next_shl = {w135, 1'd0};
+  assign prod_r135_next_mux_1 = prod_r135_next_bits_1 ? prod_r135_next_shl : 9'd0;
+  assign prod_r135_next_add = {{2{prod_r135_next_mux[7]}}, prod_r135_next_mux} + {prod_r135_next_mux_1[8], prod_r135_next_mux_1};
+  assign prod_r136_next_bits = add_count[0];
+  assign prod_r136_next_mux = prod_r136_next_bits ? w136 : 8'd0;
+  assign prod_r136_next_bits_1 = add_count[1];
+  assign prod_r136_next_shl = {w136, 1'd0};
+  assign prod_r136_next_mux_1 = prod_r136_next_bits_1 ? prod_r136_next_shl : 9'd0;
+  assign prod_r136_next_add = {{2{prod_r136_next_mux[7]}}, prod_r136_next_mux} + {prod_r136_next_mux_1[8], prod_r136_next_mux_1};
+  assign prod_r137_next_bits = add_count[0];
+  assign prod_r137_next_mux = prod_r137_next_bits ? w137 : 8'd0;
+  assign prod_r137_next_bits_1 = add_count[1];
+  assign prod_r137_next_shl = {w137, 1'd0};
+  assign prod_r137_next_mux_1 = prod_r137_next_bits_1 ? prod_r137_next_shl : 9'd0;
+  assign prod_r137_next_add = {{2{prod_r137_next_mux[7]}}, prod_r137_next_mux} + {prod_r137_next_mux_1[8], prod_r137_next_mux_1};
+  assign prod_r138_next_bits = add_count[0];
+  assign prod_r138_next_mux = prod_r138_next_bits ? w138 : 8'd0;
+  assign prod_r138_next_bits_1 = add_count[1];
+  assign prod_r138_next_shl = {w138, 1'd0};
+  assign prod_r138_next_mux_1 = prod_r138_next_bits_1 ? prod_r138_next_shl : 9'd0;
+  assign prod_r138_next_add = {{2{prod_r138_next_mux[7]}}, prod_r138_next_mux} + {prod_r138_next_mux_1[8], prod_r138_next_mux_1};
+  assign prod_r139_next_bits = add_count[0];
+  assign prod_r139_next_mux = prod_r139_next_bits ? w139 : 8'd0;
+  assign prod_r139_next_bits_1 = add_count[1];
+  assign prod_r139_next_shl = {w139, 1'd0};
+  assign prod_r139_next_mux_1 = prod_r139_next_bits_1 ? prod_r139_next_shl : 9'd0;
+  assign prod_r139_next_add = {{2{prod_r139_next_mux[7]}}, prod_r139_next_mux} + {prod_r139_next_mux_1[8], prod_r139_next_mux_1};
+  assign prod_r140_next_bits = add_count[0];
+  assign prod_r140_next_mux = prod_r140_next_bits ? w140 : 8'd0;
+  assign prod_r140_next_bits_1 = add_count[1];
+  assign prod_r140_next_shl = {w140, 1'd0};
+  assign prod_r140_next_mux_1 = prod_r140_next_bits_1 ? prod_r140_next_shl : 9'd0;
+  assign prod_r140_next_add = {{2{prod_r140_next_mux[7]}}, prod_r140_next_mux} + {prod_r140_next_mux_1[8], prod_r140_next_mux_1};
+  assign prod_r141_next_bits = add_count[0];
+  assign prod_r141_next_mux = prod_r141_next_bits ? w141 : 8'd0;
+  assign prod_r141_next_bits_1 = add_count[1];
+  assign prod_r141_next_shl = {w141, 1'd0};
+  assign prod_r141_next_mux_1 = prod_r141_next_bits_1 ? prod_r141_next_shl : 9'd0;
+  assign prod_r141_next_add = {{2{prod_r141_next_mux[7]}}, prod_r141_next_mux} + {prod_r141_next_mux_1[8], prod_r141_next_mux_1};
+  assign prod_r142_next_bits = add_count[0];
+  assign prod_r142_next_mux = prod_r142_next_bits ? w142 : 8'd0;
+  assign prod_r142_next_bits_1 = add_count[1];
+  assign prod_r142_next_shl = {w142, 1'd0};
+  assign prod_r142_next_mux_1 = prod_r142_next_bits_1 ? prod_r142_next_shl : 9'd0;
+  assign prod_r142_next_add = {{2{prod_r142_next_mux[7]}}, prod_r142_next_mux} + {prod_r142_next_mux_1[8], prod_r142_next_mux_1};
+  assign prod_r143_next_bits = add_count[0];
+  assign prod_r143_next_mux = prod_r143_next_bits ? w143 : 8'd0;
+  assign prod_r143_next_bits_1 = add_count[1];
+  assign prod_r143_next_shl = {w143, 1'd0};
+  assign prod_r143_next_mux_1 = prod_r143_next_bits_1 ? prod_r143_next_shl : 9'd0;
+  assign prod_r143_next_add = {{2{prod_r143_next_mux[7]}}, prod_r143_next_mux} + {prod_r143_next_mux_1[8], prod_r143_next_mux_1};
+  assign prod_r144_next_bits = add_count[0];
+  assign prod_r144_next_mux = prod_r144_next_bits ? w144 : 8'd0;
+  assign prod_r144_next_bits_1 = add_count[1];
+  assign prod_r144_next_shl = {w144, 1'd0};
+  assign prod_r144_next_mux_1 = prod_r144_next_bits_1 ? prod_r144_next_shl : 9'd0;
+  assign prod_r144_next_add = {{2{prod_r144_next_mux[7]}}, prod_r144_next_mux} + {prod_r144_next_mux_1[8], prod_r144_next_mux_1};
+  assign prod_r145_next_bits = add_count[0];
+  assign prod_r145_next_mux = prod_r145_next_bits ? w145 : 8'd0;
+  assign prod_r145_next_bits_1 = add_count[1];
+  assign prod_r145_next_shl = {w145, 1'd0};
+  assign prod_r145_next_mux_1 = prod_r145_next_bits_1 ? prod_r145_next_shl : 9'd0;
+  assign prod_r145_next_add = {{2{prod_r145_next_mux[7]}}, prod_r145_next_mux} + {prod_r145_next_mux_1[8], prod_r145_next_mux_1};
+  assign prod_r146_next_bits = add_count[0];
+  assign prod_r146_next_mux = prod_r146_next_bits ? w146 : 8'd0;
+  assign prod_r146_next_bits_1 = add_count[1];
+  assign prod_r146_next_shl = {w146, 1'd0};
+  assign prod_r146_next_mux_1 = prod_r146_next_bits_1 ? prod_r146_next_shl : 9'd0;
+  assign prod_r146_next_add = {{2{prod_r146_next_mux[7]}}, prod_r146_next_mux} + {prod_r146_next_mux_1[8], prod_r146_next_mux_1};
+  assign prod_r147_next_bits = add_count[0];
+  assign prod_r147_next_mux = prod_r147_next_bits ? w147 : 8'd0;
+  assign prod_r147_next_bits_1 = add_count[1];
+  assign prod_r147_next_shl = {w147, 1'd0};
+  assign prod_r147_next_mux_1 = prod_r147_next_bits_1 ? prod_r147_next_shl : 9'd0;
+  assign prod_r147_next_add = {{2{prod_r147_next_mux[7]}}, prod_r147_next_mux} + {prod_r147_next_mux_1[8], prod_r147_next_mux_1};
+  assign prod_r148_next_bits = add_count[0];
+  assign prod_r148_next_mux = prod_r148_next_bits ? w148 : 8'd0;
+  assign prod_r148_next_bits_1 = add_count[1];
+  assign prod_r148_next_shl = {w148, 1'd0};
+  assign prod_r148_next_mux_1 = prod_r148_next_bits_1 ? prod_r148_next_shl : 9'd0;
+  assign prod_r148_next_add = {{2{prod_r148_next_mux[7]}}, prod_r148_next_mux} + {prod_r148_next_mux_1[8], prod_r148_next_mux_1};
+  assign prod_r149_next_bits = add_count[0];
+  assign prod_r149_next_mux = prod_r149_next_bits ? w149 : 8'd0;
+  assign prod_r149_next_bits_1 = add_count[1];
+  assign prod_r149_next_shl = {w149, 1'd0};
+  assign prod_r149_next_mux_1 = prod_r149_next_bits_1 ? prod_r149_next_shl : 9'd0;
+  assign prod_r149_next_add = {{2{prod_r149_next_mux[7]}}, prod_r149_next_mux} + {prod_r149_next_mux_1[8], prod_r149_next_mux_1};
+  assign prod_r150_next_bits = add_count[0];
+  assign prod_r150_next_mux = prod_r150_next_bits ? w150 : 8'd0;
+  assign prod_r150_next_bits_1 = add_count[1];
+  assign prod_r150_next_shl = {w150, 1'd0};
+  assign prod_r150_next_mux_1 = prod_r150_next_bits_1 ? prod_r150_next_shl : 9'd0;
+  assign prod_r150_next_add = {{2{prod_r150_next_mux[7]}}, prod_r150_next_mux} + {prod_r150_next_mux_1[8], prod_r150_next_mux_1};
+  assign prod_r151_next_bits = add_count[0];
+  assign prod_r151_next_mux = prod_r151_next_bits ? w151 : 8'd0;
+  assign prod_r151_next_bits_1 = add_count[1];
+  assign prod_r151_next_shl = {w151, 1'd0};
+  assign prod_r151_next_mux_1 = prod_r151_next_bits_1 ? prod_r151_next_shl : 9'd0;
+  assign prod_r151_next_add = {{2{prod_r151_next_mux[7]}}, prod_r151_next_mux} + {prod_r151_next_mux_1[8], prod_r151_next_mux_1};
+  assign prod_r152_next_bits = add_count[0];
+  assign prod_r152_next_mux = prod_r152_next_bits ? w152 : 8'd0;
+  assign prod_r152_next_bits_1 = add_count[1];
+  assign prod_r152_next_shl = {w152, 1'd0};
+  assign prod_r152_next_mux_1 = prod_r152_next_bits_1 ? prod_r152_next_shl : 9'd0;
+  assign prod_r152_next_add = {{2{prod_r152_next_mux[7]}}, prod_r152_next_mux} + {prod_r152_next_mux_1[8], prod_r152_next_mux_1};
+  assign prod_r153_next_bits = add_count[0];
+  assign prod_r153_next_mux = prod_r153_next_bits ? w153 : 8'd0;
+  assign prod_r153_next_bits_1 = add_count[1];
+  assign prod_r153_next_shl = {w153, 1'd0};
+  assign prod_r153_next_mux_1 = prod_r153_next_bits_1 ? prod_r153_next_shl : 9'd0;
+  assign prod_r153_next_add = {{2{prod_r153_next_mux[7]}}, prod_r153_next_mux} + {prod_r153_next_mux_1[8], prod_r153_next_mux_1};
+  assign prod_r154_next_bits = add_count[0];
+  assign prod_r154_next_mux = prod_r154_next_bits ? w154 : 8'd0;
+  assign prod_r154_next_bits_1 = add_count[1];
+  assign prod_r154_next_shl = {w154, 1'd0};
+  assign prod_r154_next_mux_1 = prod_r154_next_bits_1 ? prod_r154_next_shl : 9'd0;
+  assign prod_r154_next_add = {{2{prod_r154_next_mux[7]}}, prod_r154_next_mux} + {prod_r154_next_mux_1[8], prod_r154_next_mux_1};
+  assign prod_r155_next_bits = add_count[0];
+  assign prod_r155_next_mux = prod_r155_next_bits ? w155 : 8'd0;
+  assign prod_r155_next_bits_1 = add_count[1];
+  assign prod_r155_next_shl = {w155, 1'd0};
+  assign prod_r155_next_mux_1 = prod_r155_next_bits_1 ? prod_r155_next_shl : 9'd0;
+  assign prod_r155_next_add = {{2{prod_r155_next_mux[7]}}, prod_r155_next_mux} + {prod_r155_next_mux_1[8], prod_r155_next_mux_1};
+  assign prod_r156_next_bits = add_count[0];
+  assign prod_r156_next_mux = prod_r156_next_bits ? w156 : 8'd0;
+  assign prod_r156_next_bits_1 = add_count[1];
+  assign prod_r156_next_shl = {w156, 1'd0};
+  assign prod_r156_next_mux_1 = prod_r156_next_bits_1 ? prod_r156_next_shl : 9'd0;
+  assign prod_r156_next_add = {{2{prod_r156_next_mux[7]}}, prod_r156_next_mux} + {prod_r156_next_mux_1[8], prod_r156_next_mux_1};
+  assign prod_r157_next_bits = add_count[0];
+  assign prod_r157_next_mux = prod_r157_next_bits ? w157 : 8'd0;
+  assign prod_r157_next_bits_1 = add_count[1];
+  assign prod_r157_next_shl = {w157, 1'd0};
+  assign prod_r157_next_mux_1 = prod_r157_next_bits_1 ? prod_r157_next_shl : 9'd0;
+  assign prod_r157_next_add = {{2{prod_r157_next_mux[7]}}, prod_r157_next_mux} + {prod_r157_next_mux_1[8], prod_r157_next_mux_1};
+  assign prod_r158_next_bits = add_count[0];
+  assign prod_r158_next_mux = prod_r158_next_bits ? w158 : 8'd0;
+  assign prod_r158_next_bits_1 = add_count[1];
+  assign prod_r158_next_shl = {w158, 1'd0};
+  assign prod_r158_next_mux_1 = prod_r158_next_bits_1 ? prod_r158_next_shl : 9'd0;
+  assign prod_r158_next_add = {{2{prod_r158_next_mux[7]}}, prod_r158_next_mux} + {prod_r158_next_mux_1[8], prod_r158_next_mux_1};
+  assign prod_r159_next_bits = add_count[0];
+  assign prod_r159_next_mux = prod_r159_next_bits ? w159 : 8'd0;
+  assign prod_r159_next_bits_1 = add_count[1];
+  assign prod_r159_next_shl = {w159, 1'd0};
+  assign prod_r159_next_mux_1 = prod_r159_next_bits_1 ? prod_r159_next_shl : 9'd0;
+  assign prod_r159_next_add = {{2{prod_r159_next_mux[7]}}, prod_r159_next_mux} + {prod_r159_next_mux_1[8], prod_r159_next_mux_1};
+  assign prod_r160_next_bits = add_count[0];
+  assign prod_r160_next_mux = prod_r160_next_bits ? w160 : 8'd0;
+  assign prod_r160_next_bits_1 = add_count[1];
+  assign prod_r160_next_shl = {w160, 1'd0};
+  assign prod_r160_next_mux_1 = prod_r160_next_bits_1 ? prod_r160_next_shl : 9'd0;
+  assign prod_r160_next_add = {{2{prod_r160_next_mux[7]}}, prod_r160_next_mux} + {prod_r160_next_mux_1[8], prod_r160_next_mux_1};
+  assign prod_r161_next_bits = add_count[0];
+  assign prod_r161_next_mux = prod_r161_next_bits ? w161 : 8'd0;
+  assign prod_r161_next_bits_1 = add_count[1];
+  assign prod_r161_next_shl = {w161, 1'd0};
+  assign prod_r161_next_mux_1 = prod_r161_next_bits_1 ? prod_r161_next_shl : 9'd0;
+  assign prod_r161_next_add = {{2{prod_r161_next_mux[7]}}, prod_r161_next_mux} + {prod_r161_next_mux_1[8], prod_r161_next_mux_1};
+  assign prod_r162_next_bits = add_count[0];
+  assign prod_r162_next_mux = prod_r162_next_bits ? w162 : 8'd0;
+  assign prod_r162_next_bits_1 = add_count[1];
+  assign prod_r162_next_shl = {w162, 1'd0};
+  assign prod_r162_next_mux_1 = prod_r162_next_bits_1 ? prod_r162_next_shl : 9'd0;
+  assign prod_r162_next_add = {{2{prod_r162_next_mux[7]}}, prod_r162_next_mux} + {prod_r162_next_mux_1[8], prod_r162_next_mux_1};
+  assign prod_r163_next_bits = add_count[0];
+  assign prod_r163_next_mux = prod_r163_next_bits ? w163 : 8'd0;
+  assign prod_r163_next_bits_1 = add_count[1];
+  assign prod_r163_next_shl = {w163, 1'd0};
+  assign prod_r163_next_mux_1 = prod_r163_next_bits_1 ? prod_r163_next_shl : 9'd0;
+  assign prod_r163_next_add = {{2{prod_r163_next_mux[7]}}, prod_r163_next_mux} + {prod_r163_next_mux_1[8], prod_r163_next_mux_1};
+  assign prod_r164_next_bits = add_count[0];
+  assign prod_r164_next_mux = prod_r164_next_bits ? w164 : 8'd0;
+  assign prod_r164_next_bits_1 = add_count[1];
+  assign prod_r164_next_shl = {w164, 1'd0};
+  assign prod_r164_next_mux_1 = prod_r164_next_bits_1 ? prod_r164_next_shl : 9'd0;
+  assign prod_r164_next_add = {{2{prod_r164_next_mux[7]}}, prod_r164_next_mux} + {prod_r164_next_mux_1[8], prod_r164_next_mux_1};
+  assign prod_r165_next_bits = add_count[0];
+  assign prod_r165_next_mux = prod_r165_next_bits ? w165 : 8'd0;
+  assign prod_r165_next_bits_1 = add_count[1];
+  assign prod_r165_next_shl = {w165, 1'd0};
+  assign prod_r165_next_mux_1 = prod_r165_next_bits_1 ? prod_r165_next_shl : 9'd0;
+  assign prod_r165_next_add = {{2{prod_r165_next_mux[7]}}, prod_r165_next_mux} + {prod_r165_next_mux_1[8], prod_r165_next_mux_1};
+  assign prod_r166_next_bits = add_count[0];
+  assign prod_r166_next_mux = prod_r166_next_bits ? w166 : 8'd0;
+  assign prod_r166_next_bits_1 = add_count[1];
+  assign prod_r166_next_shl = {w166, 1'd0};
+  assign prod_r166_next_mux_1 = prod_r166_next_bits_1 ? prod_r166_next_shl : 9'd0;
+  assign prod_r166_next_add = {{2{prod_r166_next_mux[7]}}, prod_r166_next_mux} + {prod_r166_next_mux_1[8], prod_r166_next_mux_1};
+  assign prod_r167_next_bits = add_count[0];
+  assign prod_r167_next_mux = prod_r167_next_bits ? w167 : 8'd0;
+  assign prod_r167_next_bits_1 = add_count[1];
+  assign prod_r167_next_shl = {w167, 1'd0};
+  assign prod_r167_next_mux_1 = prod_r167_next_bits_1 ? prod_r167_next_shl : 9'd0;
+  assign prod_r167_next_add = {{2{prod_r167_next_mux[7]}}, prod_r167_next_mux} + {prod_r167_next_mux_1[8], prod_r167_next_mux_1};
+  assign prod_r168_next_bits = add_count[0];
+  assign prod_r168_next_mux = prod_r168_next_bits ? w168 : 8'd0;
+  assign prod_r168_next_bits_1 = add_count[1];
+  assign prod_r168_next_shl = {w168, 1'd0};
+  assign prod_r168_next_mux_1 = prod_r168_next_bits_1 ? prod_r168_next_shl : 9'd0;
+  assign prod_r168_next_add = {{2{prod_r168_next_mux[7]}}, prod_r168_next_mux} + {prod_r168_next_mux_1[8], prod_r168_next_mux_1};
+  assign prod_r169_next_bits = add_count[0];
+  assign prod_r169_next_mux = prod_r169_next_bits ? w169 : 8'd0;
+  assign prod_r169_next_bits_1 = add_count[1];
+  assign prod_r169_next_shl = {w169, 1'd0};
+  assign prod_r169_next_mux_1 = prod_r169_next_bits_1 ? prod_r169_next_shl : 9'd0;
+  assign prod_r169_next_add = {{2{prod_r169_next_mux[7]}}, prod_r169_next_mux} + {prod_r169_next_mux_1[8], prod_r169_next_mux_1};
+  assign prod_r170_next_bits = add_count[0];
+  assign prod_r170_next_mux = prod_r170_next_bits ? w170 : 8'd0;
+  assign prod_r170_next_bits_1 = add_count[1];
+  assign prod_r170_next_shl = {w170, 1'd0};
+  assign prod_r170_next_mux_1 = prod_r170_next_bits_1 ? prod_r170_next_shl : 9'd0;
+  assign prod_r170_next_add = {{2{prod_r170_next_mux[7]}}, prod_r170_next_mux} + {prod_r170_next_mux_1[8], prod_r170_next_mux_1};
+  assign prod_r171_next_bits = add_count[0];
+  assign prod_r171_next_mux = prod_r171_next_bits ? w171 : 8'd0;
+  assign prod_r171_next_bits_1 = add_count[1];
+  assign prod_r171_next_shl = {w171, 1'd0};
+  assign prod_r171_next_mux_1 = prod_r171_next_bits_1 ? prod_r171_next_shl : 9'd0;
+  assign prod_r171_next_add = {{2{prod_r171_next_mux[7]}}, prod_r171_next_mux} + {prod_r171_next_mux_1[8], prod_r171_next_mux_1};
+  assign prod_r172_next_bits = add_count[0];
+  assign prod_r172_next_mux = prod_r172_next_bits ? w172 : 8'd0;
+  assign prod_r172_next_bits_1 = add_count[1];
+  assign prod_r172_next_shl = {w172, 1'd0};
+  assign prod_r172_next_mux_1 = prod_r172_next_bits_1 ? prod_r172_next_shl : 9'd0;
+  assign prod_r172_next_add = {{2{prod_r172_next_mux[7]}}, prod_r172_next_mux} + {prod_r172_next_mux_1[8], prod_r172_next_mux_1};
+  assign prod_r173_next_bits = add_count[0];
+  assign prod_r173_next_mux = prod_r173_next_bits ? w173 : 8'd0;
+  assign prod_r173_next_bits_1 = add_count[1];
+  assign prod_r173_next_shl = {w173, 1'd0};
+  assign prod_r173_next_mux_1 = prod_r173_next_bits_1 ? prod_r173_next_shl : 9'd0;
+  assign prod_r173_next_add = {{2{prod_r173_next_mux[7]}}, prod_r173_next_mux} + {prod_r173_next_mux_1[8], prod_r173_next_mux_1};
+  assign prod_r174_next_bits = add_count[0];
+  assign prod_r174_next_mux = prod_r174_next_bits ? w174 : 8'd0;
+  assign prod_r174_next_bits_1 = add_count[1];
+  assign prod_r174_next_shl = {w174, 1'd0};
+  assign prod_r174_next_mux_1 = prod_r174_next_bits_1 ? prod_r174_next_shl : 9'd0;
+  assign prod_r174_next_add = {{2{prod_r174_next_mux[7]}}, prod_r174_next_mux} + {prod_r174_next_mux_1[8], prod_r174_next_mux_1};
+  assign prod_r175_next_bits = add_count[0];
+  assign prod_r175_next_mux = prod_r175_next_bits ? w175 : 8'd0;
+  assign prod_r175_next_bits_1 = add_count[1];
+  assign prod_r175_next_shl = {w175, 1'd0};
+  assign prod_r175_next_mux_1 = prod_r175_next_bits_1 ? prod_r175_next_shl : 9'd0;
+  assign prod_r175_next_add = {{2{prod_r175_next_mux[7]}}, prod_r175_next_mux} + {prod_r175_next_mux_1[8], prod_r175_next_mux_1};
+  assign prod_r176_next_bits = add_count[0];
+  assign prod_r176_next_mux = prod_r176_next_bits ? w176 : 8'd0;
+  assign prod_r176_next_bits_1 = add_count[1];
+  assign prod_r176_next_shl = {w176, 1'd0};
+  assign prod_r176_next_mux_1 = prod_r176_next_bits_1 ? prod_r176_next_shl : 9'd0;
+  assign prod_r176_next_add = {{2{prod_r176_next_mux[7]}}, prod_r176_next_mux} + {prod_r176_next_mux_1[8], prod_r176_next_mux_1};
+  assign prod_r177_next_bits = add_count[0];
+  assign prod_r177_next_mux = prod_r177_next_bits ? w177 : 8'd0;
+  assign prod_r177_next_bits_1 = add_count[1];
+  assign prod_r177_next_shl = {w177, 1'd0};
+  assign prod_r177_next_mux_1 = prod_r177_next_bits_1 ? prod_r177_next_shl : 9'd0;
+  assign prod_r177_next_add = {{2{prod_r177_next_mux[7]}}, prod_r177_next_mux} + {prod_r177_next_mux_1[8], prod_r177_next_mux_1};
+  assign prod_r178_next_bits = add_count[0];
+  assign prod_r178_next_mux = prod_r178_next_bits ? w178 : 8'd0;
+  assign prod_r178_next_bits_1 = add_count[1];
+  assign prod_r178_next_shl = {w178, 1'd0};
+  assign prod_r178_next_mux_1 = prod_r178_next_bits_1 ? prod_r178_next_shl : 9'd0;
+  assign prod_r178_next_add = {{2{prod_r178_next_mux[7]}}, prod_r178_next_mux} + {prod_r178_next_mux_1[8], prod_r178_next_mux_1};
+  assign prod_r179_next_bits = add_count[0];
+  assign prod_r179_next_mux = prod_r179_next_bits ? w179 : 8'd0;
+  assign prod_r179_next_bits_1 = add_count[1];
+  assign prod_r179_next_shl = {w179, 1'd0};
+  assign prod_r179_next_mux_1 = prod_r179_next_bits_1 ? prod_r179_next_shl : 9'd0;
+  assign prod_r179_next_add = {{2{prod_r179_next_mux[7]}}, prod_r179_next_mux} + {prod_r179_next_mux_1[8], prod_r179_next_mux_1};
+  assign prod_r180_next_bits = add_count[0];
+  assign prod_r180_next_mux = prod_r180_next_bits ? w180 : 8'd0;
+  assign prod_r180_next_bits_1 = add_count[1];
+  assign prod_r180_next_shl = {w180, 1'd0};
+  assign prod_r180_next_mux_1 = prod_r180_next_bits_1 ? prod_r180_next_shl : 9'd0;
+  assign prod_r180_next_add = {{2{prod_r180_next_mux[7]}}, prod_r180_next_mux} + {prod_r180_next_mux_1[8], prod_r180_next_mux_1};
+  assign prod_r181_next_bits = add_count[0];
+  assign prod_r181_next_mux = prod_r181_next_bits ? w181 : 8'd0;
+  assign prod_r181_next_bits_1 = add_count[1];
+  assign prod_r181_next_shl = {w181, 1'd0};
+  assign prod_r181_next_mux_1 = prod_r181_next_bits_1 ? prod_r181_next_shl : 9'd0;
+  assign prod_r181_next_add = {{2{prod_r181_next_mux[7]}}, prod_r181_next_mux} + {prod_r181_next_mux_1[8], prod_r181_next_mux_1};
+  assign prod_r182_next_bits = add_count[0];
+  assign prod_r182_next_mux = prod_r182_next_bits ? w182 : 8'd0;
+  assign prod_r182_next_bits_1 = add_count[1];
+  assign prod_r182_next_shl = {w182, 1'd0};
+  assign prod_r182_next_mux_1 = prod_r182_next_bits_1 ? prod_r182_next_shl : 9'd0;
+  assign prod_r182_next_add = {{2{prod_r182_next_mux[7]}}, prod_r182_next_mux} + {prod_r182_next_mux_1[8], prod_r182_next_mux_1};
+  assign prod_r183_next_bits = add_count[0];
+  assign prod_r183_next_mux = prod_r183_next_bits ? w183 : 8'd0;
+  assign prod_r183_next_bits_1 = add_count[1];
+  assign prod_r183_next_shl = {w183, 1'd0};
+  assign prod_r183_next_mux_1 = prod_r183_next_bits_1 ? prod_r183_next_shl : 9'd0;
+  assign prod_r183_next_add = {{2{prod_r183_next_mux[7]}}, prod_r183_next_mux} + {prod_r183_next_mux_1[8], prod_r183_next_mux_1};
+  assign prod_r184_next_bits = add_count[0];
+  assign prod_r184_next_mux = prod_r184_next_bits ? w184 : 8'd0;
+  assign prod_r184_next_bits_1 = add_count[1];
+  assign prod_r184_next_shl = {w184, 1'd0};
+  assign prod_r184_next_mux_1 = prod_r184_next_bits_1 ? prod_r184_next_shl : 9'd0;
+  assign prod_r184_next_add = {{2{prod_r184_next_mux[7]}}, prod_r184_next_mux} + {prod_r184_next_mux_1[8], prod_r184_next_mux_1};
+  assign prod_r185_next_bits = add_count[0];
+  assign prod_r185_next_mux = prod_r185_next_bits ? w185 : 8'd0;
+  assign prod_r185_next_bits_1 = add_count[1];
+  assign prod_r185_next_shl = {w185, 1'd0};
+  assign prod_r185_next_mux_1 = prod_r185_next_bits_1 ? prod_r185_next_shl : 9'd0;
+  assign prod_r185_next_add = {{2{prod_r185_next_mux[7]}}, prod_r185_next_mux} + {prod_r185_next_mux_1[8], prod_r185_next_mux_1};
+  assign prod_r186_next_bits = add_count[0];
+  assign prod_r186_next_mux = prod_r186_next_bits ? w186 : 8'd0;
+  assign prod_r186_next_bits_1 = add_count[1];
+  assign prod_r186_next_shl = {w186, 1'd0};
+  assign prod_r186_next_mux_1 = prod_r186_next_bits_1 ? prod_r186_next_shl : 9'd0;
+  assign prod_r186_next_add = {{2{prod_r186_next_mux[7]}}, prod_r186_next_mux} + {prod_r186_next_mux_1[8], prod_r186_next_mux_1};
+  assign prod_r187_next_bits = add_count[0];
+  assign prod_r187_next_mux = prod_r187_next_bits ? w187 : 8'd0;
+  assign prod_r187_next_bits_1 = add_count[1];
+  assign prod_r187_next_shl = {w187, 1'd0};
+  assign prod_r187_next_mux_1 = prod_r187_next_bits_1 ? prod_r187_next_shl : 9'd0;
+  assign prod_r187_next_add = {{2{prod_r187_next_mux[7]}}, prod_r187_next_mux} + {prod_r187_next_mux_1[8], prod_r187_next_mux_1};
+  assign prod_r188_next_bits = add_count[0];
+  assign prod_r188_next_mux = prod_r188_next_bits ? w188 : 8'd0;
+  assign prod_r188_next_bits_1 = add_count[1];
+  assign prod_r188_next_shl = {w188, 1'd0};
+  assign prod_r188_next_mux_1 = prod_r188_next_bits_1 ? prod_r188_next_shl : 9'd0;
+  assign prod_r188_next_add = {{2{prod_r188_next_mux[7]}}, prod_r188_next_mux} + {prod_r188_next_mux_1[8], prod_r188_next_mux_1};
+  assign prod_r189_next_bits = add_count[0];
+  assign prod_r189_next_mux = prod_r189_next_bits ? w189 : 8'd0;
+  assign prod_r189_next_bits_1 = add_count[1];
+  assign prod_r189_next_shl = {w189, 1'd0};
+  assign prod_r189_next_mux_1 = prod_r189_next_bits_1 ? prod_r189_next_shl : 9'd0;
+  assign prod_r189_next_add = {{2{prod_r189_next_mux[7]}}, prod_r189_next_mux} + {prod_r189_next_mux_1[8], prod_r189_next_mux_1};
+  assign prod_r190_next_bits = add_count[0];
+  assign prod_r190_next_mux = prod_r190_next_bits ? w190 : 8'd0;
+  assign prod_r190_next_bits_1 = add_count[1];
+  assign prod_r190_next_shl = {w190, 1'd0};
+  assign prod_r190_next_mux_1 = prod_r190_next_bits_1 ? prod_r190_next_shl : 9'd0;
+  assign prod_r190_next_add = {{2{prod_r190_next_mux[7]}}, prod_r190_next_mux} + {prod_r190_next_mux_1[8], prod_r190_next_mux_1};
+  assign prod_r191_next_bits = add_count[0];
+  assign prod_r191_next_mux = prod_r191_next_bits ? w191 : 8'd0;
+  assign prod_r191_next_bits_1 = add_count[1];
+  assign prod_r191_next_shl = {w191, 1'd0};
+  assign prod_r191_next_mux_1 = prod_r191_next_bits_1 ? prod_r191_next_shl : 9'd0;
+  assign prod_r191_next_add = {{2{prod_r191_next_mux[7]}}, prod_r191_next_mux} + {prod_r191_next_mux_1[8], prod_r191_next_mux_1};
+  assign prod_r192_next_bits = add_count[0];
+  assign prod_r192_next_mux = prod_r192_next_bits ? w192 : 8'd0;
+  assign prod_r192_next_bits_1 = add_count[1];
+  assign prod_r192_next_shl = {w192, 1'd0};
+  assign prod_r192_next_mux_1 = prod_r192_next_bits_1 ? prod_r192_next_shl : 9'd0;
+  assign prod_r192_next_add = {{2{prod_r192_next_mux[7]}}, prod_r192_next_mux} + {prod_r192_next_mux_1[8], prod_r192_next_mux_1};
+  assign prod_r193_next_bits = add_count[0];
+  assign prod_r193_next_mux = prod_r193_next_bits ? w193 : 8'd0;
+  assign prod_r193_next_bits_1 = add_count[1];
+  assign prod_r193_next_shl = {w193, 1'd0};
+  assign prod_r193_next_mux_1 = prod_r193_next_bits_1 ? prod_r193_next_shl : 9'd0;
+  assign prod_r193_next_add = {{2{prod_r193_next_mux[7]}}, prod_r193_next_mux} + {prod_r193_next_mux_1[8], prod_r193_next_mux_1};
+  assign prod_r194_next_bits = add_count[0];
+  assign prod_r194_next_mux = prod_r194_next_bits ? w194 : 8'd0;
+  assign prod_r194_next_bits_1 = add_count[1];
+  assign prod_r194_next_shl = {w194, 1'd0};
+  assign prod_r194_next_mux_1 = prod_r194_next_bits_1 ? prod_r194_next_shl : 9'd0;
+  assign prod_r194_next_add = {{2{prod_r194_next_mux[7]}}, prod_r194_next_mux} + {prod_r194_next_mux_1[8], prod_r194_next_mux_1};
+  assign prod_r195_next_bits = add_count[0];
+  assign prod_r195_next_mux = prod_r195_next_bits ? w195 : 8'd0;
+  assign prod_r195_next_bits_1 = add_count[1];
+  assign prod_r195_next_shl = {w195, 1'd0};
+  assign prod_r195_next_mux_1 = prod_r195_next_bits_1 ? prod_r195_next_shl : 9'd0;
+  assign prod_r195_next_add = {{2{prod_r195_next_mux[7]}}, prod_r195_next_mux} + {prod_r195_next_mux_1[8], prod_r195_next_mux_1};
+  assign prod_r196_next_bits = add_count[0];
+  assign prod_r196_next_mux = prod_r196_next_bits ? w196 : 8'd0;
+  assign prod_r196_next_bits_1 = add_count[1];
+  assign prod_r196_next_shl = {w196, 1'd0};
+  assign prod_r196_next_mux_1 = prod_r196_next_bits_1 ? prod_r196_next_shl : 9'd0;
+  assign prod_r196_next_add = {{2{prod_r196_next_mux[7]}}, prod_r196_next_mux} + {prod_r196_next_mux_1[8], prod_r196_next_mux_1};
+  assign prod_r197_next_bits = add_count[0];
+  assign prod_r197_next_mux = prod_r197_next_bits ? w197 : 8'd0;
+  assign prod_r197_next_bits_1 = add_count[1];
+  assign prod_r197_next_shl = {w197, 1'd0};
+  assign prod_r197_next_mux_1 = prod_r197_next_bits_1 ? prod_r197_next_shl : 9'd0;
+  assign prod_r197_next_add = {{2{prod_r197_next_mux[7]}}, prod_r197_next_mux} + {prod_r197_next_mux_1[8], prod_r197_next_mux_1};
+  assign prod_r198_next_bits = add_count[0];
+  assign prod_r198_next_mux = prod_r198_next_bits ? w198 : 8'd0;
+  assign prod_r198_next_bits_1 = add_count[1];
+  assign prod_r198_next_shl = {w198, 1'd0};
+  assign prod_r198_next_mux_1 = prod_r198_next_bits_1 ? prod_r198_next_shl : 9'd0;
+  assign prod_r198_next_add = {{2{prod_r198_next_mux[7]}}, prod_r198_next_mux} + {prod_r198_next_mux_1[8], prod_r198_next_mux_1};
+  assign prod_r199_next_bits = add_count[0];
+  assign prod_r199_next_mux = prod_r199_next_bits ? w199 : 8'd0;
+  assign prod_r199_next_bits_1 = add_count[1];
+  assign prod_r199_next_shl = {w199, 1'd0};
+  assign prod_r199_next_mux_1 = prod_r199_next_bits_1 ? prod_r199_next_shl : 9'd0;
+  assign prod_r199_next_add = {{2{prod_r199_next_mux[7]}}, prod_r199_next_mux} + {prod_r199_next_mux_1[8], prod_r199_next_mux_1};
+  assign prod_r200_next_bits = add_count[0];
+  assign prod_r200_next_mux = prod_r200_next_bits ? w200 : 8'd0;
+  assign prod_r200_next_bits_1 = add_count[1];
+  assign prod_r200_next_shl = {w200, 1'd0};
+  assign prod_r200_next_mux_1 = prod_r200_next_bits_1 ? prod_r200_next_shl : 9'd0;
+  assign prod_r200_next_add = {{2{prod_r200_next_mux[7]}}, prod_r200_next_mux} + {prod_r200_next_mux_1[8], prod_r200_next_mux_1};
+  assign prod_r201_next_bits = add_count[0];
+  assign prod_r201_next_mux = prod_r201_next_bits ? w201 : 8'd0;
+  assign prod_r201_next_bits_1 = add_count[1];
+  assign prod_r201_next_shl = {w201, 1'd0};
+  assign prod_r201_next_mux_1 = prod_r201_next_bits_1 ? prod_r201_next_shl : 9'd0;
+  assign prod_r201_next_add = {{2{prod_r201_next_mux[7]}}, prod_r201_next_mux} + {prod_r201_next_mux_1[8], prod_r201_next_mux_1};
+  assign prod_r202_next_bits = add_count[0];
+  assign prod_r202_next_mux = prod_r202_next_bits ? w202 : 8'd0;
+  assign prod_r202_next_bits_1 = add_count[1];
+  assign prod_r202_next_shl = {w202, 1'd0};
+  assign prod_r202_next_mux_1 = prod_r202_next_bits_1 ? prod_r202_next_shl : 9'd0;
+  assign prod_r202_next_add = {{2{prod_r202_next_mux[7]}}, prod_r202_next_mux} + {prod_r202_next_mux_1[8], prod_r202_next_mux_1};
+  assign prod_r203_next_bits = add_count[0];
+  assign prod_r203_next_mux = prod_r203_next_bits ? w203 : 8'd0;
+  assign prod_r203_next_bits_1 = add_count[1];
+  assign prod_r203_next_shl = {w203, 1'd0};
+  assign prod_r203_next_mux_1 = prod_r203_next_bits_1 ? prod_r203_next_shl : 9'd0;
+  assign prod_r203_next_add = {{2{prod_r203_next_mux[7]}}, prod_r203_next_mux} + {prod_r203_next_mux_1[8], prod_r203_next_mux_1};
+  assign prod_r204_next_bits = add_count[0];
+  assign prod_r204_next_mux = prod_r204_next_bits ? w204 : 8'd0;
+  assign prod_r204_next_bits_1 = add_count[1];
+  assign prod_r204_next_shl = {w204, 1'd0};
+  assign prod_r204_next_mux_1 = prod_r204_next_bits_1 ? prod_r204_next_shl : 9'd0;
+  assign prod_r204_next_add = {{2{prod_r204_next_mux[7]}}, prod_r204_next_mux} + {prod_r204_next_mux_1[8], prod_r204_next_mux_1};
+  assign prod_r205_next_bits = add_count[0];
+  assign prod_r205_next_mux = prod_r205_next_bits ? w205 : 8'd0;
+  assign prod_r205_next_bits_1 = add_count[1];
+  assign prod_r205_next_shl = {w205, 1'd0};
+  assign prod_r205_next_mux_1 = prod_r205_next_bits_1 ? prod_r205_next_shl : 9'd0;
+  assign prod_r205_next_add = {{2{prod_r205_next_mux[7]}}, prod_r205_next_mux} + {prod_r205_next_mux_1[8], prod_r205_next_mux_1};
+  assign prod_r206_next_bits = add_count[0];
+  assign prod_r206_next_mux = prod_r206_next_bits ? w206 : 8'd0;
+  assign prod_r206_next_bits_1 = add_count[1];
+  assign prod_r206_next_shl = {w206, 1'd0};
+  assign prod_r206_next_mux_1 = prod_r206_next_bits_1 ? prod_r206_next_shl : 9'd0;
+  assign prod_r206_next_add = {{2{prod_r206_next_mux[7]}}, prod_r206_next_mux} + {prod_r206_next_mux_1[8], prod_r206_next_mux_1};
+  assign prod_r207_next_bits = add_count[0];
+  assign prod_r207_next_mux = prod_r207_next_bits ? w207 : 8'd0;
+  assign prod_r207_next_bits_1 = add_count[1];
+  assign prod_r207_next_shl = {w207, 1'd0};
+  assign prod_r207_next_mux_1 = prod_r207_next_bits_1 ? prod_r207_next_shl : 9'd0;
+  assign prod_r207_next_add = {{2{prod_r207_next_mux[7]}}, prod_r207_next_mux} + {prod_r207_next_mux_1[8], prod_r207_next_mux_1};
+  assign prod_r208_next_bits = add_count[0];
+  assign prod_r208_next_mux = prod_r208_next_bits ? w208 : 8'd0;
+  assign prod_r208_next_bits_1 = add_count[1];
+  assign prod_r208_next_shl = {w208, 1'd0};
+  assign prod_r208_next_mux_1 = prod_r208_next_bits_1 ? prod_r208_next_shl : 9'd0;
+  assign prod_r208_next_add = {{2{prod_r208_next_mux[7]}}, prod_r208_next_mux} + {prod_r208_next_mux_1[8], prod_r208_next_mux_1};
+  assign prod_r209_next_bits = add_count[0];
+  assign prod_r209_next_mux = prod_r209_next_bits ? w209 : 8'd0;
+  assign prod_r209_next_bits_1 = add_count[1];
+  assign prod_r209_next_shl = {w209, 1'd0};
+  assign prod_r209_next_mux_1 = prod_r209_next_bits_1 ? prod_r209_next_shl : 9'd0;
+  assign prod_r209_next_add = {{2{prod_r209_next_mux[7]}}, prod_r209_next_mux} + {prod_r209_next_mux_1[8], prod_r209_next_mux_1};
+  assign prod_r210_next_bits = add_count[0];
+  assign prod_r210_next_mux = prod_r210_next_bits ? w210 : 8'd0;
+  assign prod_r210_next_bits_1 = add_count[1];
+  assign prod_r210_next_shl = {w210, 1'd0};
+  assign prod_r210_next_mux_1 = prod_r210_next_bits_1 ? prod_r210_next_shl : 9'd0;
+  assign prod_r210_next_add = {{2{prod_r210_next_mux[7]}}, prod_r210_next_mux} + {prod_r210_next_mux_1[8], prod_r210_next_mux_1};
+  assign prod_r211_next_bits = add_count[0];
+  assign prod_r211_next_mux = prod_r211_next_bits ? w211 : 8'd0;
+  assign prod_r211_next_bits_1 = add_count[1];
+  assign prod_r211_next_shl = {w211, 1'd0};
+  assign prod_r211_next_mux_1 = prod_r211_next_bits_1 ? prod_r211_next_shl : 9'd0;
+  assign prod_r211_next_add = {{2{prod_r211_next_mux[7]}}, prod_r211_next_mux} + {prod_r211_next_mux_1[8], prod_r211_next_mux_1};
+  assign prod_r212_next_bits = add_count[0];
+  assign prod_r212_next_mux = prod_r212_next_bits ? w212 : 8'd0;
+  assign prod_r212_next_bits_1 = add_count[1];
+  assign prod_r212_next_shl = {w212, 1'd0};
+  assign prod_r212_next_mux_1 = prod_r212_next_bits_1 ? prod_r212_next_shl : 9'd0;
+  assign prod_r212_next_add = {{2{prod_r212_next_mux[7]}}, prod_r212_next_mux} + {prod_r212_next_mux_1[8], prod_r212_next_mux_1};
+  assign prod_r213_next_bits = add_count[0];
+  assign prod_r213_next_mux = prod_r213_next_bits ? w213 : 8'd0;
+  assign prod_r213_next_bits_1 = add_count[1];
+  assign prod_r213_next_shl = {w213, 1'd0};
+  assign prod_r213_next_mux_1 = prod_r213_next_bits_1 ? prod_r213_next_shl : 9'd0;
+  assign prod_r213_next_add = {{2{prod_r213_next_mux[7]}}, prod_r213_next_mux} + {prod_r213_next_mux_1[8], prod_r213_next_mux_1};
+  assign prod_r214_next_bits = add_count[0];
+  assign prod_r214_next_mux = prod_r214_next_bits ? w214 : 8'd0;
+  assign prod_r214_next_bits_1 = add_count[1];
+  assign prod_r214_next_shl = {w214, 1'd0};
+  assign prod_r214_next_mux_1 = prod_r214_next_bits_1 ? prod_r214_next_shl : 9'd0;
+  assign prod_r214_next_add = {{2{prod_r214_next_mux[7]}}, prod_r214_next_mux} + {prod_r214_next_mux_1[8], prod_r214_next_mux_1};
+  assign prod_r215_next_bits = add_count[0];
+  assign prod_r215_next_mux = prod_r215_next_bits ? w215 : 8'd0;
+  assign prod_r215_next_bits_1 = add_count[1];
+  assign prod_r215_next_shl = {w215, 1'd0};
+  assign prod_r215_next_mux_1 = prod_r215_next_bits_1 ? prod_r215_next_shl : 9'd0;
+  assign prod_r215_next_add = {{2{prod_r215_next_mux[7]}}, prod_r215_next_mux} + {prod_r215_next_mux_1[8], prod_r215_next_mux_1};
+  assign prod_r216_next_bits = add_count[0];
+  assign prod_r216_next_mux = prod_r216_next_bits ? w216 : 8'd0;
+  assign prod_r216_next_bits_1 = add_count[1];
+  assign prod_r216_next_shl = {w216, 1'd0};
+  assign prod_r216_next_mux_1 = prod_r216_next_bits_1 ? prod_r216_next_shl : 9'd0;
+  assign prod_r216_next_add = {{2{prod_r216_next_mux[7]}}, prod_r216_next_mux} + {prod_r216_next_mux_1[8], prod_r216_next_mux_1};
+  assign prod_r217_next_bits = add_count[0];
+  assign prod_r217_next_mux = prod_r217_next_bits ? w217 : 8'd0;
+  assign prod_r217_next_bits_1 = add_count[1];
+  assign prod_r217_next_shl = {w217, 1'd0};
+  assign prod_r217_next_mux_1 = prod_r217_next_bits_1 ? prod_r217_next_shl : 9'd0;
+  assign prod_r217_next_add = {{2{prod_r217_next_mux[7]}}, prod_r217_next_mux} + {prod_r217_next_mux_1[8], prod_r217_next_mux_1};
+  assign prod_r218_next_bits = add_count[0];
+  assign prod_r218_next_mux = prod_r218_next_bits ? w218 : 8'd0;
+  assign prod_r218_next_bits_1 = add_count[1];
+  assign prod_r218_next_shl = {w218, 1'd0};
+  assign prod_r218_next_mux_1 = prod_r218_next_bits_1 ? prod_r218_next_shl : 9'd0;
+  assign prod_r218_next_add = {{2{prod_r218_next_mux[7]}}, prod_r218_next_mux} + {prod_r218_next_mux_1[8], prod_r218_next_mux_1};
+  assign prod_r219_next_bits = add_count[0];
+  assign prod_r219_next_mux = prod_r219_next_bits ? w219 : 8'd0;
+  assign prod_r219_next_bits_1 = add_count[1];
+  assign prod_r219_next_shl = {w219, 1'd0};
+  assign prod_r219_next_mux_1 = prod_r219_next_bits_1 ? prod_r219_next_shl : 9'd0;
+  assign prod_r219_next_add = {{2{prod_r219_next_mux[7]}}, prod_r219_next_mux} + {prod_r219_next_mux_1[8], prod_r219_next_mux_1};
+  assign prod_r220_next_bits = add_count[0];
+  assign prod_r220_next_mux = prod_r220_next_bits ? w220 : 8'd0;
+  assign prod_r220_next_bits_1 = add_count[1];
+  assign prod_r220_next_shl = {w220, 1'd0};
+  assign prod_r220_next_mux_1 = prod_r220_next_bits_1 ? prod_r220_next_shl : 9'd0;
+  assign prod_r220_next_add = {{2{prod_r220_next_mux[7]}}, prod_r220_next_mux} + {prod_r220_next_mux_1[8], prod_r220_next_mux_1};
+  assign prod_r221_next_bits = add_count[0];
+  assign prod_r221_next_mux = prod_r221_next_bits ? w221 : 8'd0;
+  assign prod_r221_next_bits_1 = add_count[1];
+  assign prod_r221_next_shl = {w221, 1'd0};
+  assign prod_r221_next_mux_1 = prod_r221_next_bits_1 ? prod_r221_next_shl : 9'd0;
+  assign prod_r221_next_add = {{2{prod_r221_next_mux[7]}}, prod_r221_next_mux} + {prod_r221_next_mux_1[8], prod_r221_next_mux_1};
+  assign prod_r222_next_bits = add_count[0];
+  assign prod_r222_next_mux = prod_r222_next_bits ? w222 : 8'd0;
+  assign prod_r222_next_bits_1 = add_count[1];
+  assign prod_r222_next_shl = {w222, 1'd0};
+  assign prod_r222_next_mux_1 = prod_r222_next_bits_1 ? prod_r222_next_shl : 9'd0;
+  assign prod_r222_next_add = {{2{prod_r222_next_mux[7]}}, prod_r222_next_mux} + {prod_r222_next_mux_1[8], prod_r222_next_mux_1};
+  assign prod_r223_next_bits = add_count[0];
+  assign prod_r223_next_mux = prod_r223_next_bits ? w223 : 8'd0;
+  assign prod_r223_next_bits_1 = add_count[1];
+  assign prod_r223_next_shl = {w223, 1'd0};
+  assign prod_r223_next_mux_1 = prod_r223_next_bits_1 ? prod_r223_next_shl : 9'd0;
+  assign prod_r223_next_add = {{2{prod_r223_next_mux[7]}}, prod_r223_next_mux} + {prod_r223_next_mux_1[8], prod_r223_next_mux_1};
+  assign prod_r224_next_bits = add_count[0];
+  assign prod_r224_next_mux = prod_r224_next_bits ? w224 : 8'd0;
+  assign prod_r224_next_bits_1 = add_count[1];
+  assign prod_r224_next_shl = {w224, 1'd0};
+  assign prod_r224_next_mux_1 = prod_r224_next_bits_1 ? prod_r224_next_shl : 9'd0;
+  assign prod_r224_next_add = {{2{prod_r224_next_mux[7]}}, prod_r224_next_mux} + {prod_r224_next_mux_1[8], prod_r224_next_mux_1};
+  assign prod_r225_next_bits = add_count[0];
+  assign prod_r225_next_mux = prod_r225_next_bits ? w225 : 8'd0;
+  assign prod_r225_next_bits_1 = add_count[1];
+  assign prod_r225_next_shl = {w225, 1'd0};
+  assign prod_r225_next_mux_1 = prod_r225_next_bits_1 ? prod_r225_next_shl : 9'd0;
+  assign prod_r225_next_add = {{2{prod_r225_next_mux[7]}}, prod_r225_next_mux} + {prod_r225_next_mux_1[8], prod_r225_next_mux_1};
+  assign prod_r226_next_bits = add_count[0];
+  assign prod_r226_next_mux = prod_r226_next_bits ? w226 : 8'd0;
+  assign prod_r226_next_bits_1 = add_count[1];
+  assign prod_r226_next_shl = {w226, 1'd0};
+  assign prod_r226_next_mux_1 = prod_r226_next_bits_1 ? prod_r226_next_shl : 9'd0;
+  assign prod_r226_next_add = {{2{prod_r226_next_mux[7]}}, prod_r226_next_mux} + {prod_r226_next_mux_1[8], prod_r226_next_mux_1};
+  assign prod_r227_next_bits = add_count[0];
+  assign prod_r227_next_mux = prod_r227_next_bits ? w227 : 8'd0;
+  assign prod_r227_next_bits_1 = add_count[1];
+  assign prod_r227_next_shl = {w227, 1'd0};
+  assign prod_r227_next_mux_1 = prod_r227_next_bits_1 ? prod_r227_next_shl : 9'd0;
+  assign prod_r227_next_add = {{2{prod_r227_next_mux[7]}}, prod_r227_next_mux} + {prod_r227_next_mux_1[8], prod_r227_next_mux_1};
+  assign prod_r228_next_bits = add_count[0];
+  assign prod_r228_next_mux = prod_r228_next_bits ? w228 : 8'd0;
+  assign prod_r228_next_bits_1 = add_count[1];
+  assign prod_r228_next_shl = {w228, 1'd0};
+  assign prod_r228_next_mux_1 = prod_r228_next_bits_1 ? prod_r228_next_shl : 9'd0;
+  assign prod_r228_next_add = {{2{prod_r228_next_mux[7]}}, prod_r228_next_mux} + {prod_r228_next_mux_1[8], prod_r228_next_mux_1};
+  assign prod_r229_next_bits = add_count[0];
+  assign prod_r229_next_mux = prod_r229_next_bits ? w229 : 8'd0;
+  assign prod_r229_next_bits_1 = add_count[1];
+  assign prod_r229_next_shl = {w229, 1'd0};
+  assign prod_r229_next_mux_1 = prod_r229_next_bits_1 ? prod_r229_next_shl : 9'd0;
+  assign prod_r229_next_add = {{2{prod_r229_next_mux[7]}}, prod_r229_next_mux} + {prod_r229_next_mux_1[8], prod_r229_next_mux_1};
+  assign prod_r230_next_bits = add_count[0];
+  assign prod_r230_next_mux = prod_r230_next_bits ? w230 : 8'd0;
+  assign prod_r230_next_bits_1 = add_count[1];
+  assign prod_r230_next_shl = {w230, 1'd0};
+  assign prod_r230_next_mux_1 = prod_r230_next_bits_1 ? prod_r230_next_shl : 9'd0;
+  assign prod_r230_next_add = {{2{prod_r230_next_mux[7]}}, prod_r230_next_mux} + {prod_r230_next_mux_1[8], prod_r230_next_mux_1};
+  assign prod_r231_next_bits = add_count[0];
+  assign prod_r231_next_mux = prod_r231_next_bits ? w231 : 8'd0;
+  assign prod_r231_next_bits_1 = add_count[1];
+  assign prod_r231_next_shl = {w231, 1'd0};
+  assign prod_r231_next_mux_1 = prod_r231_next_bits_1 ? prod_r231_next_shl : 9'd0;
+  assign prod_r231_next_add = {{2{prod_r231_next_mux[7]}}, prod_r231_next_mux} + {prod_r231_next_mux_1[8], prod_r231_next_mux_1};
+  assign prod_r232_next_bits = add_count[0];
+  assign prod_r232_next_mux = prod_r232_next_bits ? w232 : 8'd0;
+  assign prod_r232_next_bits_1 = add_count[1];
+  assign prod_r232_next_shl = {w232, 1'd0};
+  assign prod_r232_next_mux_1 = prod_r232_next_bits_1 ? prod_r232_next_shl : 9'd0;
+  assign prod_r232_next_add = {{2{prod_r232_next_mux[7]}}, prod_r232_next_mux} + {prod_r232_next_mux_1[8], prod_r232_next_mux_1};
+  assign prod_r233_next_bits = add_count[0];
+  assign prod_r233_next_mux = prod_r233_next_bits ? w233 : 8'd0;
+  assign prod_r233_next_bits_1 = add_count[1];
+  assign prod_r233_next_shl = {w233, 1'd0};
+  assign prod_r233_next_mux_1 = prod_r233_next_bits_1 ? prod_r233_next_shl : 9'd0;
+  assign prod_r233_next_add = {{2{prod_r233_next_mux[7]}}, prod_r233_next_mux} + {prod_r233_next_mux_1[8], prod_r233_next_mux_1};
+  assign prod_r234_next_bits = add_count[0];
+  assign prod_r234_next_mux = prod_r234_next_bits ? w234 : 8'd0;
+  assign prod_r234_next_bits_1 = add_count[1];
+  assign prod_r234_next_shl = {w234, 1'd0};
+  assign prod_r234_next_mux_1 = prod_r234_next_bits_1 ? prod_r234_next_shl : 9'd0;
+  assign prod_r234_next_add = {{2{prod_r234_next_mux[7]}}, prod_r234_next_mux} + {prod_r234_next_mux_1[8], prod_r234_next_mux_1};
+  assign prod_r235_next_bits = add_count[0];
+  assign prod_r235_next_mux = prod_r235_next_bits ? w235 : 8'd0;
+  assign prod_r235_next_bits_1 = add_count[1];
+  assign prod_r235_next_shl = {w235, 1'd0};
+  assign prod_r235_next_mux_1 = prod_r235_next_bits_1 ? prod_r235_next_shl : 9'd0;
+  assign prod_r235_next_add = {{2{prod_r235_next_mux[7]}}, prod_r235_next_mux} + {prod_r235_next_mux_1[8], prod_r235_next_mux_1};
+  assign prod_r236_next_bits = add_count[0];
+  assign prod_r236_next_mux = prod_r236_next_bits ? w236 : 8'd0;
+  assign prod_r236_next_bits_1 = add_count[1];
+  assign prod_r236_next_shl = {w236, 1'd0};
+  assign prod_r236_next_mux_1 = prod_r236_next_bits_1 ? prod_r236_next_shl : 9'd0;
+  assign prod_r236_next_add = {{2{prod_r236_next_mux[7]}}, prod_r236_next_mux} + {prod_r236_next_mux_1[8], prod_r236_next_mux_1};
+  assign prod_r237_next_bits = add_count[0];
+  assign prod_r237_next_mux = prod_r237_next_bits ? w237 : 8'd0;
+  assign prod_r237_next_bits_1 = add_count[1];
+  assign prod_r237_next_shl = {w237, 1'd0};
+  assign prod_r237_next_mux_1 = prod_r237_next_bits_1 ? prod_r237_next_shl : 9'd0;
+  assign prod_r237_next_add = {{2{prod_r237_next_mux[7]}}, prod_r237_next_mux} + {prod_r237_next_mux_1[8], prod_r237_next_mux_1};
+  assign prod_r238_next_bits = add_count[0];
+  assign prod_r238_next_mux = prod_r238_next_bits ? w238 : 8'd0;
+  assign prod_r238_next_bits_1 = add_count[1];
+  assign prod_r238_next_shl = {w238, 1'd0};
+  assign prod_r238_next_mux_1 = prod_r238_next_bits_1 ? prod_r238_next_shl : 9'd0;
+  assign prod_r238_next_add = {{2{prod_r238_next_mux[7]}}, prod_r238_next_mux} + {prod_r238_next_mux_1[8], prod_r238_next_mux_1};
+  assign prod_r239_next_bits = add_count[0];
+  assign prod_r239_next_mux = prod_r239_next_bits ? w239 : 8'd0;
+  assign prod_r239_next_bits_1 = add_count[1];
+  assign prod_r239_next_shl = {w239, 1'd0};
+  assign prod_r239_next_mux_1 = prod_r239_next_bits_1 ? prod_r239_next_shl : 9'd0;
+  assign prod_r239_next_add = {{2{prod_r239_next_mux[7]}}, prod_r239_next_mux} + {prod_r239_next_mux_1[8], prod_r239_next_mux_1};
+  assign prod_r240_next_bits = add_count[0];
+  assign prod_r240_next_mux = prod_r240_next_bits ? w240 : 8'd0;
+  assign prod_r240_next_bits_1 = add_count[1];
+  assign prod_r240_next_shl = {w240, 1'd0};
+  assign prod_r240_next_mux_1 = prod_r240_next_bits_1 ? prod_r240_next_shl : 9'd0;
+  assign prod_r240_next_add = {{2{prod_r240_next_mux[7]}}, prod_r240_next_mux} + {prod_r240_next_mux_1[8], prod_r240_next_mux_1};
+  assign prod_r241_next_bits = add_count[0];
+  assign prod_r241_next_mux = prod_r241_next_bits ? w241 : 8'd0;
+  assign prod_r241_next_bits_1 = add_count[1];
+  assign prod_r241_next_shl = {w241, 1'd0};
+  assign prod_r241_next_mux_1 = prod_r241_next_bits_1 ? prod_r241_next_shl : 9'd0;
+  assign prod_r241_next_add = {{2{prod_r241_next_mux[7]}}, prod_r241_next_mux} + {prod_r241_next_mux_1[8], prod_r241_next_mux_1};
+  assign prod_r242_next_bits = add_count[0];
+  assign prod_r242_next_mux = prod_r242_next_bits ? w242 : 8'd0;
+  assign prod_r242_next_bits_1 = add_count[1];
+  assign prod_r242_next_shl = {w242, 1'd0};
+  assign prod_r242_next_mux_1 = prod_r242_next_bits_1 ? prod_r242_next_shl : 9'd0;
+  assign prod_r242_next_add = {{2{prod_r242_next_mux[7]}}, prod_r242_next_mux} + {prod_r242_next_mux_1[8], prod_r242_next_mux_1};
+  assign prod_r243_next_bits = add_count[0];
+  assign prod_r243_next_mux = prod_r243_next_bits ? w243 : 8'd0;
+  assign prod_r243_next_bits_1 = add_count[1];
+  assign prod_r243_next_shl = {w243, 1'd0};
+  assign prod_r243_next_mux_1 = prod_r243_next_bits_1 ? prod_r243_next_shl : 9'd0;
+  assign prod_r243_next_add = {{2{prod_r243_next_mux[7]}}, prod_r243_next_mux} + {prod_r243_next_mux_1[8], prod_r243_next_mux_1};
+  assign prod_r244_next_bits = add_count[0];
+  assign prod_r244_next_mux = prod_r244_next_bits ? w244 : 8'd0;
+  assign prod_r244_next_bits_1 = add_count[1];
+  assign prod_r244_next_shl = {w244, 1'd0};
+  assign prod_r244_next_mux_1 = prod_r244_next_bits_1 ? prod_r244_next_shl : 9'd0;
+  assign prod_r244_next_add = {{2{prod_r244_next_mux[7]}}, prod_r244_next_mux} + {prod_r244_next_mux_1[8], prod_r244_next_mux_1};
+  assign prod_r245_next_bits = add_count[0];
+  assign prod_r245_next_mux = prod_r245_next_bits ? w245 : 8'd0;
+  assign prod_r245_next_bits_1 = add_count[1];
+  assign prod_r245_next_shl = {w245, 1'd0};
+  assign prod_r245_next_mux_1 = prod_r245_next_bits_1 ? prod_r245_next_shl : 9'd0;
+  assign prod_r245_next_add = {{2{prod_r245_next_mux[7]}}, prod_r245_next_mux} + {prod_r245_next_mux_1[8], prod_r245_next_mux_1};
+  assign prod_r246_next_bits = add_count[0];
+  assign prod_r246_next_mux = prod_r246_next_bits ? w246 : 8'd0;
+  assign prod_r246_next_bits_1 = add_count[1];
+  assign prod_r246_next_shl = {w246, 1'd0};
+  assign prod_r246_next_mux_1 = prod_r246_next_bits_1 ? prod_r246_next_shl : 9'd0;
+  assign prod_r246_next_add = {{2{prod_r246_next_mux[7]}}, prod_r246_next_mux} + {prod_r246_next_mux_1[8], prod_r246_next_mux_1};
+  assign prod_r247_next_bits = add_count[0];
+  assign prod_r247_next_mux = prod_r247_next_bits ? w247 : 8'd0;
+  assign prod_r247_next_bits_1 = add_count[1];
+  assign prod_r247_next_shl = {w247, 1'd0};
+  assign prod_r247_next_mux_1 = prod_r247_next_bits_1 ? prod_r247_next_shl : 9'd0;
+  assign prod_r247_next_add = {{2{prod_r247_next_mux[7]}}, prod_r247_next_mux} + {prod_r247_next_mux_1[8], prod_r247_next_mux_1};
+  assign prod_r248_next_bits = add_count[0];
+  assign prod_r248_next_mux = prod_r248_next_bits ? w248 : 8'd0;
+  assign prod_r248_next_bits_1 = add_count[1];
+  assign prod_r248_next_shl = {w248, 1'd0};
+  assign prod_r248_next_mux_1 = prod_r248_next_bits_1 ? prod_r248_next_shl : 9'd0;
+  assign prod_r248_next_add = {{2{prod_r248_next_mux[7]}}, prod_r248_next_mux} + {prod_r248_next_mux_1[8], prod_r248_next_mux_1};
+  assign prod_r249_next_bits = add_count[0];
+  assign prod_r249_next_mux = prod_r249_next_bits ? w249 : 8'd0;
+  assign prod_r249_next_bits_1 = add_count[1];
+  assign prod_r249_next_shl = {w249, 1'd0};
+  assign prod_r249_next_mux_1 = prod_r249_next_bits_1 ? prod_r249_next_shl : 9'd0;
+  assign prod_r249_next_add = {{2{prod_r249_next_mux[7]}}, prod_r249_next_mux} + {prod_r249_next_mux_1[8], prod_r249_next_mux_1};
+  assign prod_r250_next_bits = add_count[0];
+  assign prod_r250_next_mux = prod_r250_next_bits ? w250 : 8'd0;
+  assign prod_r250_next_bits_1 = add_count[1];
+  assign prod_r250_next_shl = {w250, 1'd0};
+  assign prod_r250_next_mux_1 = prod_r250_next_bits_1 ? prod_r250_next_shl : 9'd0;
+  assign prod_r250_next_add = {{2{prod_r250_next_mux[7]}}, prod_r250_next_mux} + {prod_r250_next_mux_1[8], prod_r250_next_mux_1};
+  assign prod_r251_next_bits = add_count[0];
+  assign prod_r251_next_mux = prod_r251_next_bits ? w251 : 8'd0;
+  assign prod_r251_next_bits_1 = add_count[1];
+  assign prod_r251_next_shl = {w251, 1'd0};
+  assign prod_r251_next_mux_1 = prod_r251_next_bits_1 ? prod_r251_next_shl : 9'd0;
+  assign prod_r251_next_add = {{2{prod_r251_next_mux[7]}}, prod_r251_next_mux} + {prod_r251_next_mux_1[8], prod_r251_next_mux_1};
+  assign prod_r252_next_bits = add_count[0];
+  assign prod_r252_next_mux = prod_r252_next_bits ? w252 : 8'd0;
+  assign prod_r252_next_bits_1 = add_count[1];
+  assign prod_r252_next_shl = {w252, 1'd0};
+  assign prod_r252_next_mux_1 = prod_r252_next_bits_1 ? prod_r252_next_shl : 9'd0;
+  assign prod_r252_next_add = {{2{prod_r252_next_mux[7]}}, prod_r252_next_mux} + {prod_r252_next_mux_1[8], prod_r252_next_mux_1};
+  assign prod_r253_next_bits = add_count[0];
+  assign prod_r253_next_mux = prod_r253_next_bits ? w253 : 8'd0;
+  assign prod_r253_next_bits_1 = add_count[1];
+  assign prod_r253_next_shl = {w253, 1'd0};
+  assign prod_r253_next_mux_1 = prod_r253_next_bits_1 ? prod_r253_next_shl : 9'd0;
+  assign prod_r253_next_add = {{2{prod_r253_next_mux[7]}}, prod_r253_next_mux} + {prod_r253_next_mux_1[8], prod_r253_next_mux_1};
+  assign prod_r254_next_bits = add_count[0];
+  assign prod_r254_next_mux = prod_r254_next_bits ? w254 : 8'd0;
+  assign prod_r254_next_bits_1 = add_count[1];
+  assign prod_r254_next_shl = {w254, 1'd0};
+  assign prod_r254_next_mux_1 = prod_r254_next_bits_1 ? prod_r254_next_shl : 9'd0;
+  assign prod_r254_next_add = {{2{prod_r254_next_mux[7]}}, prod_r254_next_mux} + {prod_r254_next_mux_1[8], prod_r254_next_mux_1};
+  assign prod_r255_next_bits = add_count[0];
+  assign prod_r255_next_mux = prod_r255_next_bits ? w255 : 8'd0;
+  assign prod_r255_next_bits_1 = add_count[1];
+  assign prod_r255_next_shl = {w255, 1'd0};
+  assign prod_r255_next_mux_1 = prod_r255_next_bits_1 ? prod_r255_next_shl : 9'd0;
+  assign prod_r255_next_add = {{2{prod_r255_next_mux[7]}}, prod_r255_next_mux} + {prod_r255_next_mux_1[8], prod_r255_next_mux_1};
   assign out_current_r_next_cat = {result255, result254, result253, result252, result251, result250, result249, result248, result247, result246, result245, result244, result243, result242, result241, result240, result239, result238, result237, result236, result235, result234, result233, result232, result231, result230, result229, result228, result227, result226, result225, result224, result223, result222, result221, result220, result219, result218, result217, result216, result215, result214, result213, result212, result211, result210, result209, result208, result207, result206, result205, result204, result203, result202, result201, result200, result199, result198, result197, result196, result195, result194, result193, result192, result191, result190, result189, result188, result187, result186, result185, result184, result183, result182, result181, result180, result179, result178, result177, result176, result175, result174, result173, result172, result171, result170, result169, result168, result167, result166, result165, result164, result163, result162, result161, result160, result159, result158, result157, result156, result155, result154, result153, result152, result151, result150, result149, result148, result147, result146, result145, result144, result143, result142, result141, result140, result139, result138, result137, result136, result135, result134, result133, result132, result131, result130, result129, result128, result127, result126, result125, result124, result123, result122, result121, result120, result119, result118, result117, result116, result115, result114, result113, result112, result111, result110, result109, result108, result107, result106, result105, result104, result103, result102, result101, result100, result99, result98, result97, result96, result95, result94, result93, result92, result91, result90, result89, result88, result87, result86, result85, result84, result83, result82, result81, result80, result79, result78, result77, result76, result75, result74, result73, result72, result71, result70, result69, result68, result67, result66, result65, result64, result63, result62, result61, result60, result59, result58, result57, result56, result55, result54, result53, result52, result51, result50, result49, result48, result47, result46, result45, result44, result43, result42, result41, result40, result39, result38, result37, result36, result35, result34, result33, result32, result31, result30, result29, result28, result27, result26, result25, result24, result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 3'd1;
   assign drain_group_next_mux = drain_last ? 3'd0 : drain_group_next_add;
@@ -7328,1282 +9887,1282 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign w0 = w0_bits;
   assign base0 = prod_fresh ? base0_ext : base0_rd_1;
   assign prod0 = prod_r0;
-  assign sum0 = {base0[16], base0} + {{7{prod0[10]}}, prod0};
+  assign sum0 = {base0[16], base0} + {{8{prod0[9]}}, prod0};
   assign acc_next0 = sum0[16:0];
   assign w1 = w1_bits;
   assign base1 = prod_fresh ? base1_ext : base1_rd;
   assign prod1 = prod_r1;
-  assign sum1 = {base1[16], base1} + {{7{prod1[10]}}, prod1};
+  assign sum1 = {base1[16], base1} + {{8{prod1[9]}}, prod1};
   assign acc_next1 = sum1[16:0];
   assign w2 = w2_bits;
   assign base2 = prod_fresh ? base2_ext : base2_rd;
   assign prod2 = prod_r2;
-  assign sum2 = {base2[16], base2} + {{7{prod2[10]}}, prod2};
+  assign sum2 = {base2[16], base2} + {{8{prod2[9]}}, prod2};
   assign acc_next2 = sum2[16:0];
   assign w3 = w3_bits;
   assign base3 = prod_fresh ? base3_ext : base3_rd;
   assign prod3 = prod_r3;
-  assign sum3 = {base3[16], base3} + {{7{prod3[10]}}, prod3};
+  assign sum3 = {base3[16], base3} + {{8{prod3[9]}}, prod3};
   assign acc_next3 = sum3[16:0];
   assign w4 = w4_bits;
   assign base4 = prod_fresh ? base4_ext : base4_rd;
   assign prod4 = prod_r4;
-  assign sum4 = {base4[16], base4} + {{7{prod4[10]}}, prod4};
+  assign sum4 = {base4[16], base4} + {{8{prod4[9]}}, prod4};
   assign acc_next4 = sum4[16:0];
   assign w5 = w5_bits;
   assign base5 = prod_fresh ? base5_ext : base5_rd;
   assign prod5 = prod_r5;
-  assign sum5 = {base5[16], base5} + {{7{prod5[10]}}, prod5};
+  assign sum5 = {base5[16], base5} + {{8{prod5[9]}}, prod5};
   assign acc_next5 = sum5[16:0];
   assign w6 = w6_bits;
   assign base6 = prod_fresh ? base6_ext : base6_rd;
   assign prod6 = prod_r6;
-  assign sum6 = {base6[16], base6} + {{7{prod6[10]}}, prod6};
+  assign sum6 = {base6[16], base6} + {{8{prod6[9]}}, prod6};
   assign acc_next6 = sum6[16:0];
   assign w7 = w7_bits;
   assign base7 = prod_fresh ? base7_ext : base7_rd;
   assign prod7 = prod_r7;
-  assign sum7 = {base7[16], base7} + {{7{prod7[10]}}, prod7};
+  assign sum7 = {base7[16], base7} + {{8{prod7[9]}}, prod7};
   assign acc_next7 = sum7[16:0];
   assign w8 = w8_bits;
   assign base8 = prod_fresh ? base8_ext : base8_rd;
   assign prod8 = prod_r8;
-  assign sum8 = {base8[16], base8} + {{7{prod8[10]}}, prod8};
+  assign sum8 = {base8[16], base8} + {{8{prod8[9]}}, prod8};
   assign acc_next8 = sum8[16:0];
   assign w9 = w9_bits;
   assign base9 = prod_fresh ? base9_ext : base9_rd;
   assign prod9 = prod_r9;
-  assign sum9 = {base9[16], base9} + {{7{prod9[10]}}, prod9};
+  assign sum9 = {base9[16], base9} + {{8{prod9[9]}}, prod9};
   assign acc_next9 = sum9[16:0];
   assign w10 = w10_bits;
   assign base10 = prod_fresh ? base10_ext : base10_rd;
   assign prod10 = prod_r10;
-  assign sum10 = {base10[16], base10} + {{7{prod10[10]}}, prod10};
+  assign sum10 = {base10[16], base10} + {{8{prod10[9]}}, prod10};
   assign acc_next10 = sum10[16:0];
   assign w11 = w11_bits;
   assign base11 = prod_fresh ? base11_ext : base11_rd;
   assign prod11 = prod_r11;
-  assign sum11 = {base11[16], base11} + {{7{prod11[10]}}, prod11};
+  assign sum11 = {base11[16], base11} + {{8{prod11[9]}}, prod11};
   assign acc_next11 = sum11[16:0];
   assign w12 = w12_bits;
   assign base12 = prod_fresh ? base12_ext : base12_rd;
   assign prod12 = prod_r12;
-  assign sum12 = {base12[16], base12} + {{7{prod12[10]}}, prod12};
+  assign sum12 = {base12[16], base12} + {{8{prod12[9]}}, prod12};
   assign acc_next12 = sum12[16:0];
   assign w13 = w13_bits;
   assign base13 = prod_fresh ? base13_ext : base13_rd;
   assign prod13 = prod_r13;
-  assign sum13 = {base13[16], base13} + {{7{prod13[10]}}, prod13};
+  assign sum13 = {base13[16], base13} + {{8{prod13[9]}}, prod13};
   assign acc_next13 = sum13[16:0];
   assign w14 = w14_bits;
   assign base14 = prod_fresh ? base14_ext : base14_rd;
   assign prod14 = prod_r14;
-  assign sum14 = {base14[16], base14} + {{7{prod14[10]}}, prod14};
+  assign sum14 = {base14[16], base14} + {{8{prod14[9]}}, prod14};
   assign acc_next14 = sum14[16:0];
   assign w15 = w15_bits;
   assign base15 = prod_fresh ? base15_ext : base15_rd;
   assign prod15 = prod_r15;
-  assign sum15 = {base15[16], base15} + {{7{prod15[10]}}, prod15};
+  assign sum15 = {base15[16], base15} + {{8{prod15[9]}}, prod15};
   assign acc_next15 = sum15[16:0];
   assign w16 = w16_bits;
   assign base16 = prod_fresh ? base16_ext : base16_rd;
   assign prod16 = prod_r16;
-  assign sum16 = {base16[16], base16} + {{7{prod16[10]}}, prod16};
+  assign sum16 = {base16[16], base16} + {{8{prod16[9]}}, prod16};
   assign acc_next16 = sum16[16:0];
   assign w17 = w17_bits;
   assign base17 = prod_fresh ? base17_ext : base17_rd;
   assign prod17 = prod_r17;
-  assign sum17 = {base17[16], base17} + {{7{prod17[10]}}, prod17};
+  assign sum17 = {base17[16], base17} + {{8{prod17[9]}}, prod17};
   assign acc_next17 = sum17[16:0];
   assign w18 = w18_bits;
   assign base18 = prod_fresh ? base18_ext : base18_rd;
   assign prod18 = prod_r18;
-  assign sum18 = {base18[16], base18} + {{7{prod18[10]}}, prod18};
+  assign sum18 = {base18[16], base18} + {{8{prod18[9]}}, prod18};
   assign acc_next18 = sum18[16:0];
   assign w19 = w19_bits;
   assign base19 = prod_fresh ? base19_ext : base19_rd;
   assign prod19 = prod_r19;
-  assign sum19 = {base19[16], base19} + {{7{prod19[10]}}, prod19};
+  assign sum19 = {base19[16], base19} + {{8{prod19[9]}}, prod19};
   assign acc_next19 = sum19[16:0];
   assign w20 = w20_bits;
   assign base20 = prod_fresh ? base20_ext : base20_rd;
   assign prod20 = prod_r20;
-  assign sum20 = {base20[16], base20} + {{7{prod20[10]}}, prod20};
+  assign sum20 = {base20[16], base20} + {{8{prod20[9]}}, prod20};
   assign acc_next20 = sum20[16:0];
   assign w21 = w21_bits;
   assign base21 = prod_fresh ? base21_ext : base21_rd;
   assign prod21 = prod_r21;
-  assign sum21 = {base21[16], base21} + {{7{prod21[10]}}, prod21};
+  assign sum21 = {base21[16], base21} + {{8{prod21[9]}}, prod21};
   assign acc_next21 = sum21[16:0];
   assign w22 = w22_bits;
   assign base22 = prod_fresh ? base22_ext : base22_rd;
   assign prod22 = prod_r22;
-  assign sum22 = {base22[16], base22} + {{7{prod22[10]}}, prod22};
+  assign sum22 = {base22[16], base22} + {{8{prod22[9]}}, prod22};
   assign acc_next22 = sum22[16:0];
   assign w23 = w23_bits;
   assign base23 = prod_fresh ? base23_ext : base23_rd;
   assign prod23 = prod_r23;
-  assign sum23 = {base23[16], base23} + {{7{prod23[10]}}, prod23};
+  assign sum23 = {base23[16], base23} + {{8{prod23[9]}}, prod23};
   assign acc_next23 = sum23[16:0];
   assign w24 = w24_bits;
   assign base24 = prod_fresh ? base24_ext : base24_rd;
   assign prod24 = prod_r24;
-  assign sum24 = {base24[16], base24} + {{7{prod24[10]}}, prod24};
+  assign sum24 = {base24[16], base24} + {{8{prod24[9]}}, prod24};
   assign acc_next24 = sum24[16:0];
   assign w25 = w25_bits;
   assign base25 = prod_fresh ? base25_ext : base25_rd;
   assign prod25 = prod_r25;
-  assign sum25 = {base25[16], base25} + {{7{prod25[10]}}, prod25};
+  assign sum25 = {base25[16], base25} + {{8{prod25[9]}}, prod25};
   assign acc_next25 = sum25[16:0];
   assign w26 = w26_bits;
   assign base26 = prod_fresh ? base26_ext : base26_rd;
   assign prod26 = prod_r26;
-  assign sum26 = {base26[16], base26} + {{7{prod26[10]}}, prod26};
+  assign sum26 = {base26[16], base26} + {{8{prod26[9]}}, prod26};
   assign acc_next26 = sum26[16:0];
   assign w27 = w27_bits;
   assign base27 = prod_fresh ? base27_ext : base27_rd;
   assign prod27 = prod_r27;
-  assign sum27 = {base27[16], base27} + {{7{prod27[10]}}, prod27};
+  assign sum27 = {base27[16], base27} + {{8{prod27[9]}}, prod27};
   assign acc_next27 = sum27[16:0];
   assign w28 = w28_bits;
   assign base28 = prod_fresh ? base28_ext : base28_rd;
   assign prod28 = prod_r28;
-  assign sum28 = {base28[16], base28} + {{7{prod28[10]}}, prod28};
+  assign sum28 = {base28[16], base28} + {{8{prod28[9]}}, prod28};
   assign acc_next28 = sum28[16:0];
   assign w29 = w29_bits;
   assign base29 = prod_fresh ? base29_ext : base29_rd;
   assign prod29 = prod_r29;
-  assign sum29 = {base29[16], base29} + {{7{prod29[10]}}, prod29};
+  assign sum29 = {base29[16], base29} + {{8{prod29[9]}}, prod29};
   assign acc_next29 = sum29[16:0];
   assign w30 = w30_bits;
   assign base30 = prod_fresh ? base30_ext : base30_rd;
   assign prod30 = prod_r30;
-  assign sum30 = {base30[16], base30} + {{7{prod30[10]}}, prod30};
+  assign sum30 = {base30[16], base30} + {{8{prod30[9]}}, prod30};
   assign acc_next30 = sum30[16:0];
   assign w31 = w31_bits;
   assign base31 = prod_fresh ? base31_ext : base31_rd;
   assign prod31 = prod_r31;
-  assign sum31 = {base31[16], base31} + {{7{prod31[10]}}, prod31};
+  assign sum31 = {base31[16], base31} + {{8{prod31[9]}}, prod31};
   assign acc_next31 = sum31[16:0];
   assign w32 = w32_bits;
   assign base32 = prod_fresh ? base32_ext : base32_rd;
   assign prod32 = prod_r32;
-  assign sum32 = {base32[16], base32} + {{7{prod32[10]}}, prod32};
+  assign sum32 = {base32[16], base32} + {{8{prod32[9]}}, prod32};
   assign acc_next32 = sum32[16:0];
   assign w33 = w33_bits;
   assign base33 = prod_fresh ? base33_ext : base33_rd;
   assign prod33 = prod_r33;
-  assign sum33 = {base33[16], base33} + {{7{prod33[10]}}, prod33};
+  assign sum33 = {base33[16], base33} + {{8{prod33[9]}}, prod33};
   assign acc_next33 = sum33[16:0];
   assign w34 = w34_bits;
   assign base34 = prod_fresh ? base34_ext : base34_rd;
   assign prod34 = prod_r34;
-  assign sum34 = {base34[16], base34} + {{7{prod34[10]}}, prod34};
+  assign sum34 = {base34[16], base34} + {{8{prod34[9]}}, prod34};
   assign acc_next34 = sum34[16:0];
   assign w35 = w35_bits;
   assign base35 = prod_fresh ? base35_ext : base35_rd;
   assign prod35 = prod_r35;
-  assign sum35 = {base35[16], base35} + {{7{prod35[10]}}, prod35};
+  assign sum35 = {base35[16], base35} + {{8{prod35[9]}}, prod35};
   assign acc_next35 = sum35[16:0];
   assign w36 = w36_bits;
   assign base36 = prod_fresh ? base36_ext : base36_rd;
   assign prod36 = prod_r36;
-  assign sum36 = {base36[16], base36} + {{7{prod36[10]}}, prod36};
+  assign sum36 = {base36[16], base36} + {{8{prod36[9]}}, prod36};
   assign acc_next36 = sum36[16:0];
   assign w37 = w37_bits;
   assign base37 = prod_fresh ? base37_ext : base37_rd;
   assign prod37 = prod_r37;
-  assign sum37 = {base37[16], base37} + {{7{prod37[10]}}, prod37};
+  assign sum37 = {base37[16], base37} + {{8{prod37[9]}}, prod37};
   assign acc_next37 = sum37[16:0];
   assign w38 = w38_bits;
   assign base38 = prod_fresh ? base38_ext : base38_rd;
   assign prod38 = prod_r38;
-  assign sum38 = {base38[16], base38} + {{7{prod38[10]}}, prod38};
+  assign sum38 = {base38[16], base38} + {{8{prod38[9]}}, prod38};
   assign acc_next38 = sum38[16:0];
   assign w39 = w39_bits;
   assign base39 = prod_fresh ? base39_ext : base39_rd;
   assign prod39 = prod_r39;
-  assign sum39 = {base39[16], base39} + {{7{prod39[10]}}, prod39};
+  assign sum39 = {base39[16], base39} + {{8{prod39[9]}}, prod39};
   assign acc_next39 = sum39[16:0];
   assign w40 = w40_bits;
   assign base40 = prod_fresh ? base40_ext : base40_rd;
   assign prod40 = prod_r40;
-  assign sum40 = {base40[16], base40} + {{7{prod40[10]}}, prod40};
+  assign sum40 = {base40[16], base40} + {{8{prod40[9]}}, prod40};
   assign acc_next40 = sum40[16:0];
   assign w41 = w41_bits;
   assign base41 = prod_fresh ? base41_ext : base41_rd;
   assign prod41 = prod_r41;
-  assign sum41 = {base41[16], base41} + {{7{prod41[10]}}, prod41};
+  assign sum41 = {base41[16], base41} + {{8{prod41[9]}}, prod41};
   assign acc_next41 = sum41[16:0];
   assign w42 = w42_bits;
   assign base42 = prod_fresh ? base42_ext : base42_rd;
   assign prod42 = prod_r42;
-  assign sum42 = {base42[16], base42} + {{7{prod42[10]}}, prod42};
+  assign sum42 = {base42[16], base42} + {{8{prod42[9]}}, prod42};
   assign acc_next42 = sum42[16:0];
   assign w43 = w43_bits;
   assign base43 = prod_fresh ? base43_ext : base43_rd;
   assign prod43 = prod_r43;
-  assign sum43 = {base43[16], base43} + {{7{prod43[10]}}, prod43};
+  assign sum43 = {base43[16], base43} + {{8{prod43[9]}}, prod43};
   assign acc_next43 = sum43[16:0];
   assign w44 = w44_bits;
   assign base44 = prod_fresh ? base44_ext : base44_rd;
   assign prod44 = prod_r44;
-  assign sum44 = {base44[16], base44} + {{7{prod44[10]}}, prod44};
+  assign sum44 = {base44[16], base44} + {{8{prod44[9]}}, prod44};
   assign acc_next44 = sum44[16:0];
   assign w45 = w45_bits;
   assign base45 = prod_fresh ? base45_ext : base45_rd;
   assign prod45 = prod_r45;
-  assign sum45 = {base45[16], base45} + {{7{prod45[10]}}, prod45};
+  assign sum45 = {base45[16], base45} + {{8{prod45[9]}}, prod45};
   assign acc_next45 = sum45[16:0];
   assign w46 = w46_bits;
   assign base46 = prod_fresh ? base46_ext : base46_rd;
   assign prod46 = prod_r46;
-  assign sum46 = {base46[16], base46} + {{7{prod46[10]}}, prod46};
+  assign sum46 = {base46[16], base46} + {{8{prod46[9]}}, prod46};
   assign acc_next46 = sum46[16:0];
   assign w47 = w47_bits;
   assign base47 = prod_fresh ? base47_ext : base47_rd;
   assign prod47 = prod_r47;
-  assign sum47 = {base47[16], base47} + {{7{prod47[10]}}, prod47};
+  assign sum47 = {base47[16], base47} + {{8{prod47[9]}}, prod47};
   assign acc_next47 = sum47[16:0];
   assign w48 = w48_bits;
   assign base48 = prod_fresh ? base48_ext : base48_rd;
   assign prod48 = prod_r48;
-  assign sum48 = {base48[16], base48} + {{7{prod48[10]}}, prod48};
+  assign sum48 = {base48[16], base48} + {{8{prod48[9]}}, prod48};
   assign acc_next48 = sum48[16:0];
   assign w49 = w49_bits;
   assign base49 = prod_fresh ? base49_ext : base49_rd;
   assign prod49 = prod_r49;
-  assign sum49 = {base49[16], base49} + {{7{prod49[10]}}, prod49};
+  assign sum49 = {base49[16], base49} + {{8{prod49[9]}}, prod49};
   assign acc_next49 = sum49[16:0];
   assign w50 = w50_bits;
   assign base50 = prod_fresh ? base50_ext : base50_rd;
   assign prod50 = prod_r50;
-  assign sum50 = {base50[16], base50} + {{7{prod50[10]}}, prod50};
+  assign sum50 = {base50[16], base50} + {{8{prod50[9]}}, prod50};
   assign acc_next50 = sum50[16:0];
   assign w51 = w51_bits;
   assign base51 = prod_fresh ? base51_ext : base51_rd;
   assign prod51 = prod_r51;
-  assign sum51 = {base51[16], base51} + {{7{prod51[10]}}, prod51};
+  assign sum51 = {base51[16], base51} + {{8{prod51[9]}}, prod51};
   assign acc_next51 = sum51[16:0];
   assign w52 = w52_bits;
   assign base52 = prod_fresh ? base52_ext : base52_rd;
   assign prod52 = prod_r52;
-  assign sum52 = {base52[16], base52} + {{7{prod52[10]}}, prod52};
+  assign sum52 = {base52[16], base52} + {{8{prod52[9]}}, prod52};
   assign acc_next52 = sum52[16:0];
   assign w53 = w53_bits;
   assign base53 = prod_fresh ? base53_ext : base53_rd;
   assign prod53 = prod_r53;
-  assign sum53 = {base53[16], base53} + {{7{prod53[10]}}, prod53};
+  assign sum53 = {base53[16], base53} + {{8{prod53[9]}}, prod53};
   assign acc_next53 = sum53[16:0];
   assign w54 = w54_bits;
   assign base54 = prod_fresh ? base54_ext : base54_rd;
   assign prod54 = prod_r54;
-  assign sum54 = {base54[16], base54} + {{7{prod54[10]}}, prod54};
+  assign sum54 = {base54[16], base54} + {{8{prod54[9]}}, prod54};
   assign acc_next54 = sum54[16:0];
   assign w55 = w55_bits;
   assign base55 = prod_fresh ? base55_ext : base55_rd;
   assign prod55 = prod_r55;
-  assign sum55 = {base55[16], base55} + {{7{prod55[10]}}, prod55};
+  assign sum55 = {base55[16], base55} + {{8{prod55[9]}}, prod55};
   assign acc_next55 = sum55[16:0];
   assign w56 = w56_bits;
   assign base56 = prod_fresh ? base56_ext : base56_rd;
   assign prod56 = prod_r56;
-  assign sum56 = {base56[16], base56} + {{7{prod56[10]}}, prod56};
+  assign sum56 = {base56[16], base56} + {{8{prod56[9]}}, prod56};
   assign acc_next56 = sum56[16:0];
   assign w57 = w57_bits;
   assign base57 = prod_fresh ? base57_ext : base57_rd;
   assign prod57 = prod_r57;
-  assign sum57 = {base57[16], base57} + {{7{prod57[10]}}, prod57};
+  assign sum57 = {base57[16], base57} + {{8{prod57[9]}}, prod57};
   assign acc_next57 = sum57[16:0];
   assign w58 = w58_bits;
   assign base58 = prod_fresh ? base58_ext : base58_rd;
   assign prod58 = prod_r58;
-  assign sum58 = {base58[16], base58} + {{7{prod58[10]}}, prod58};
+  assign sum58 = {base58[16], base58} + {{8{prod58[9]}}, prod58};
   assign acc_next58 = sum58[16:0];
   assign w59 = w59_bits;
   assign base59 = prod_fresh ? base59_ext : base59_rd;
   assign prod59 = prod_r59;
-  assign sum59 = {base59[16], base59} + {{7{prod59[10]}}, prod59};
+  assign sum59 = {base59[16], base59} + {{8{prod59[9]}}, prod59};
   assign acc_next59 = sum59[16:0];
   assign w60 = w60_bits;
   assign base60 = prod_fresh ? base60_ext : base60_rd;
   assign prod60 = prod_r60;
-  assign sum60 = {base60[16], base60} + {{7{prod60[10]}}, prod60};
+  assign sum60 = {base60[16], base60} + {{8{prod60[9]}}, prod60};
   assign acc_next60 = sum60[16:0];
   assign w61 = w61_bits;
   assign base61 = prod_fresh ? base61_ext : base61_rd;
   assign prod61 = prod_r61;
-  assign sum61 = {base61[16], base61} + {{7{prod61[10]}}, prod61};
+  assign sum61 = {base61[16], base61} + {{8{prod61[9]}}, prod61};
   assign acc_next61 = sum61[16:0];
   assign w62 = w62_bits;
   assign base62 = prod_fresh ? base62_ext : base62_rd;
   assign prod62 = prod_r62;
-  assign sum62 = {base62[16], base62} + {{7{prod62[10]}}, prod62};
+  assign sum62 = {base62[16], base62} + {{8{prod62[9]}}, prod62};
   assign acc_next62 = sum62[16:0];
   assign w63 = w63_bits;
   assign base63 = prod_fresh ? base63_ext : base63_rd;
   assign prod63 = prod_r63;
-  assign sum63 = {base63[16], base63} + {{7{prod63[10]}}, prod63};
+  assign sum63 = {base63[16], base63} + {{8{prod63[9]}}, prod63};
   assign acc_next63 = sum63[16:0];
   assign w64 = w64_bits;
   assign base64 = prod_fresh ? base64_ext : base64_rd;
   assign prod64 = prod_r64;
-  assign sum64 = {base64[16], base64} + {{7{prod64[10]}}, prod64};
+  assign sum64 = {base64[16], base64} + {{8{prod64[9]}}, prod64};
   assign acc_next64 = sum64[16:0];
   assign w65 = w65_bits;
   assign base65 = prod_fresh ? base65_ext : base65_rd;
   assign prod65 = prod_r65;
-  assign sum65 = {base65[16], base65} + {{7{prod65[10]}}, prod65};
+  assign sum65 = {base65[16], base65} + {{8{prod65[9]}}, prod65};
   assign acc_next65 = sum65[16:0];
   assign w66 = w66_bits;
   assign base66 = prod_fresh ? base66_ext : base66_rd;
   assign prod66 = prod_r66;
-  assign sum66 = {base66[16], base66} + {{7{prod66[10]}}, prod66};
+  assign sum66 = {base66[16], base66} + {{8{prod66[9]}}, prod66};
   assign acc_next66 = sum66[16:0];
   assign w67 = w67_bits;
   assign base67 = prod_fresh ? base67_ext : base67_rd;
   assign prod67 = prod_r67;
-  assign sum67 = {base67[16], base67} + {{7{prod67[10]}}, prod67};
+  assign sum67 = {base67[16], base67} + {{8{prod67[9]}}, prod67};
   assign acc_next67 = sum67[16:0];
   assign w68 = w68_bits;
   assign base68 = prod_fresh ? base68_ext : base68_rd;
   assign prod68 = prod_r68;
-  assign sum68 = {base68[16], base68} + {{7{prod68[10]}}, prod68};
+  assign sum68 = {base68[16], base68} + {{8{prod68[9]}}, prod68};
   assign acc_next68 = sum68[16:0];
   assign w69 = w69_bits;
   assign base69 = prod_fresh ? base69_ext : base69_rd;
   assign prod69 = prod_r69;
-  assign sum69 = {base69[16], base69} + {{7{prod69[10]}}, prod69};
+  assign sum69 = {base69[16], base69} + {{8{prod69[9]}}, prod69};
   assign acc_next69 = sum69[16:0];
   assign w70 = w70_bits;
   assign base70 = prod_fresh ? base70_ext : base70_rd;
   assign prod70 = prod_r70;
-  assign sum70 = {base70[16], base70} + {{7{prod70[10]}}, prod70};
+  assign sum70 = {base70[16], base70} + {{8{prod70[9]}}, prod70};
   assign acc_next70 = sum70[16:0];
   assign w71 = w71_bits;
   assign base71 = prod_fresh ? base71_ext : base71_rd;
   assign prod71 = prod_r71;
-  assign sum71 = {base71[16], base71} + {{7{prod71[10]}}, prod71};
+  assign sum71 = {base71[16], base71} + {{8{prod71[9]}}, prod71};
   assign acc_next71 = sum71[16:0];
   assign w72 = w72_bits;
   assign base72 = prod_fresh ? base72_ext : base72_rd;
   assign prod72 = prod_r72;
-  assign sum72 = {base72[16], base72} + {{7{prod72[10]}}, prod72};
+  assign sum72 = {base72[16], base72} + {{8{prod72[9]}}, prod72};
   assign acc_next72 = sum72[16:0];
   assign w73 = w73_bits;
   assign base73 = prod_fresh ? base73_ext : base73_rd;
   assign prod73 = prod_r73;
-  assign sum73 = {base73[16], base73} + {{7{prod73[10]}}, prod73};
+  assign sum73 = {base73[16], base73} + {{8{prod73[9]}}, prod73};
   assign acc_next73 = sum73[16:0];
   assign w74 = w74_bits;
   assign base74 = prod_fresh ? base74_ext : base74_rd;
   assign prod74 = prod_r74;
-  assign sum74 = {base74[16], base74} + {{7{prod74[10]}}, prod74};
+  assign sum74 = {base74[16], base74} + {{8{prod74[9]}}, prod74};
   assign acc_next74 = sum74[16:0];
   assign w75 = w75_bits;
   assign base75 = prod_fresh ? base75_ext : base75_rd;
   assign prod75 = prod_r75;
-  assign sum75 = {base75[16], base75} + {{7{prod75[10]}}, prod75};
+  assign sum75 = {base75[16], base75} + {{8{prod75[9]}}, prod75};
   assign acc_next75 = sum75[16:0];
   assign w76 = w76_bits;
   assign base76 = prod_fresh ? base76_ext : base76_rd;
   assign prod76 = prod_r76;
-  assign sum76 = {base76[16], base76} + {{7{prod76[10]}}, prod76};
+  assign sum76 = {base76[16], base76} + {{8{prod76[9]}}, prod76};
   assign acc_next76 = sum76[16:0];
   assign w77 = w77_bits;
   assign base77 = prod_fresh ? base77_ext : base77_rd;
   assign prod77 = prod_r77;
-  assign sum77 = {base77[16], base77} + {{7{prod77[10]}}, prod77};
+  assign sum77 = {base77[16], base77} + {{8{prod77[9]}}, prod77};
   assign acc_next77 = sum77[16:0];
   assign w78 = w78_bits;
   assign base78 = prod_fresh ? base78_ext : base78_rd;
   assign prod78 = prod_r78;
-  assign sum78 = {base78[16], base78} + {{7{prod78[10]}}, prod78};
+  assign sum78 = {base78[16], base78} + {{8{prod78[9]}}, prod78};
   assign acc_next78 = sum78[16:0];
   assign w79 = w79_bits;
   assign base79 = prod_fresh ? base79_ext : base79_rd;
   assign prod79 = prod_r79;
-  assign sum79 = {base79[16], base79} + {{7{prod79[10]}}, prod79};
+  assign sum79 = {base79[16], base79} + {{8{prod79[9]}}, prod79};
   assign acc_next79 = sum79[16:0];
   assign w80 = w80_bits;
   assign base80 = prod_fresh ? base80_ext : base80_rd;
   assign prod80 = prod_r80;
-  assign sum80 = {base80[16], base80} + {{7{prod80[10]}}, prod80};
+  assign sum80 = {base80[16], base80} + {{8{prod80[9]}}, prod80};
   assign acc_next80 = sum80[16:0];
   assign w81 = w81_bits;
   assign base81 = prod_fresh ? base81_ext : base81_rd;
   assign prod81 = prod_r81;
-  assign sum81 = {base81[16], base81} + {{7{prod81[10]}}, prod81};
+  assign sum81 = {base81[16], base81} + {{8{prod81[9]}}, prod81};
   assign acc_next81 = sum81[16:0];
   assign w82 = w82_bits;
   assign base82 = prod_fresh ? base82_ext : base82_rd;
   assign prod82 = prod_r82;
-  assign sum82 = {base82[16], base82} + {{7{prod82[10]}}, prod82};
+  assign sum82 = {base82[16], base82} + {{8{prod82[9]}}, prod82};
   assign acc_next82 = sum82[16:0];
   assign w83 = w83_bits;
   assign base83 = prod_fresh ? base83_ext : base83_rd;
   assign prod83 = prod_r83;
-  assign sum83 = {base83[16], base83} + {{7{prod83[10]}}, prod83};
+  assign sum83 = {base83[16], base83} + {{8{prod83[9]}}, prod83};
   assign acc_next83 = sum83[16:0];
   assign w84 = w84_bits;
   assign base84 = prod_fresh ? base84_ext : base84_rd;
   assign prod84 = prod_r84;
-  assign sum84 = {base84[16], base84} + {{7{prod84[10]}}, prod84};
+  assign sum84 = {base84[16], base84} + {{8{prod84[9]}}, prod84};
   assign acc_next84 = sum84[16:0];
   assign w85 = w85_bits;
   assign base85 = prod_fresh ? base85_ext : base85_rd;
   assign prod85 = prod_r85;
-  assign sum85 = {base85[16], base85} + {{7{prod85[10]}}, prod85};
+  assign sum85 = {base85[16], base85} + {{8{prod85[9]}}, prod85};
   assign acc_next85 = sum85[16:0];
   assign w86 = w86_bits;
   assign base86 = prod_fresh ? base86_ext : base86_rd;
   assign prod86 = prod_r86;
-  assign sum86 = {base86[16], base86} + {{7{prod86[10]}}, prod86};
+  assign sum86 = {base86[16], base86} + {{8{prod86[9]}}, prod86};
   assign acc_next86 = sum86[16:0];
   assign w87 = w87_bits;
   assign base87 = prod_fresh ? base87_ext : base87_rd;
   assign prod87 = prod_r87;
-  assign sum87 = {base87[16], base87} + {{7{prod87[10]}}, prod87};
+  assign sum87 = {base87[16], base87} + {{8{prod87[9]}}, prod87};
   assign acc_next87 = sum87[16:0];
   assign w88 = w88_bits;
   assign base88 = prod_fresh ? base88_ext : base88_rd;
   assign prod88 = prod_r88;
-  assign sum88 = {base88[16], base88} + {{7{prod88[10]}}, prod88};
+  assign sum88 = {base88[16], base88} + {{8{prod88[9]}}, prod88};
   assign acc_next88 = sum88[16:0];
   assign w89 = w89_bits;
   assign base89 = prod_fresh ? base89_ext : base89_rd;
   assign prod89 = prod_r89;
-  assign sum89 = {base89[16], base89} + {{7{prod89[10]}}, prod89};
+  assign sum89 = {base89[16], base89} + {{8{prod89[9]}}, prod89};
   assign acc_next89 = sum89[16:0];
   assign w90 = w90_bits;
   assign base90 = prod_fresh ? base90_ext : base90_rd;
   assign prod90 = prod_r90;
-  assign sum90 = {base90[16], base90} + {{7{prod90[10]}}, prod90};
+  assign sum90 = {base90[16], base90} + {{8{prod90[9]}}, prod90};
   assign acc_next90 = sum90[16:0];
   assign w91 = w91_bits;
   assign base91 = prod_fresh ? base91_ext : base91_rd;
   assign prod91 = prod_r91;
-  assign sum91 = {base91[16], base91} + {{7{prod91[10]}}, prod91};
+  assign sum91 = {base91[16], base91} + {{8{prod91[9]}}, prod91};
   assign acc_next91 = sum91[16:0];
   assign w92 = w92_bits;
   assign base92 = prod_fresh ? base92_ext : base92_rd;
   assign prod92 = prod_r92;
-  assign sum92 = {base92[16], base92} + {{7{prod92[10]}}, prod92};
+  assign sum92 = {base92[16], base92} + {{8{prod92[9]}}, prod92};
   assign acc_next92 = sum92[16:0];
   assign w93 = w93_bits;
   assign base93 = prod_fresh ? base93_ext : base93_rd;
   assign prod93 = prod_r93;
-  assign sum93 = {base93[16], base93} + {{7{prod93[10]}}, prod93};
+  assign sum93 = {base93[16], base93} + {{8{prod93[9]}}, prod93};
   assign acc_next93 = sum93[16:0];
   assign w94 = w94_bits;
   assign base94 = prod_fresh ? base94_ext : base94_rd;
   assign prod94 = prod_r94;
-  assign sum94 = {base94[16], base94} + {{7{prod94[10]}}, prod94};
+  assign sum94 = {base94[16], base94} + {{8{prod94[9]}}, prod94};
   assign acc_next94 = sum94[16:0];
   assign w95 = w95_bits;
   assign base95 = prod_fresh ? base95_ext : base95_rd;
   assign prod95 = prod_r95;
-  assign sum95 = {base95[16], base95} + {{7{prod95[10]}}, prod95};
+  assign sum95 = {base95[16], base95} + {{8{prod95[9]}}, prod95};
   assign acc_next95 = sum95[16:0];
   assign w96 = w96_bits;
   assign base96 = prod_fresh ? base96_ext : base96_rd;
   assign prod96 = prod_r96;
-  assign sum96 = {base96[16], base96} + {{7{prod96[10]}}, prod96};
+  assign sum96 = {base96[16], base96} + {{8{prod96[9]}}, prod96};
   assign acc_next96 = sum96[16:0];
   assign w97 = w97_bits;
   assign base97 = prod_fresh ? base97_ext : base97_rd;
   assign prod97 = prod_r97;
-  assign sum97 = {base97[16], base97} + {{7{prod97[10]}}, prod97};
+  assign sum97 = {base97[16], base97} + {{8{prod97[9]}}, prod97};
   assign acc_next97 = sum97[16:0];
   assign w98 = w98_bits;
   assign base98 = prod_fresh ? base98_ext : base98_rd;
   assign prod98 = prod_r98;
-  assign sum98 = {base98[16], base98} + {{7{prod98[10]}}, prod98};
+  assign sum98 = {base98[16], base98} + {{8{prod98[9]}}, prod98};
   assign acc_next98 = sum98[16:0];
   assign w99 = w99_bits;
   assign base99 = prod_fresh ? base99_ext : base99_rd;
   assign prod99 = prod_r99;
-  assign sum99 = {base99[16], base99} + {{7{prod99[10]}}, prod99};
+  assign sum99 = {base99[16], base99} + {{8{prod99[9]}}, prod99};
   assign acc_next99 = sum99[16:0];
   assign w100 = w100_bits;
   assign base100 = prod_fresh ? base100_ext : base100_rd;
   assign prod100 = prod_r100;
-  assign sum100 = {base100[16], base100} + {{7{prod100[10]}}, prod100};
+  assign sum100 = {base100[16], base100} + {{8{prod100[9]}}, prod100};
   assign acc_next100 = sum100[16:0];
   assign w101 = w101_bits;
   assign base101 = prod_fresh ? base101_ext : base101_rd;
   assign prod101 = prod_r101;
-  assign sum101 = {base101[16], base101} + {{7{prod101[10]}}, prod101};
+  assign sum101 = {base101[16], base101} + {{8{prod101[9]}}, prod101};
   assign acc_next101 = sum101[16:0];
   assign w102 = w102_bits;
   assign base102 = prod_fresh ? base102_ext : base102_rd;
   assign prod102 = prod_r102;
-  assign sum102 = {base102[16], base102} + {{7{prod102[10]}}, prod102};
+  assign sum102 = {base102[16], base102} + {{8{prod102[9]}}, prod102};
   assign acc_next102 = sum102[16:0];
   assign w103 = w103_bits;
   assign base103 = prod_fresh ? base103_ext : base103_rd;
   assign prod103 = prod_r103;
-  assign sum103 = {base103[16], base103} + {{7{prod103[10]}}, prod103};
+  assign sum103 = {base103[16], base103} + {{8{prod103[9]}}, prod103};
   assign acc_next103 = sum103[16:0];
   assign w104 = w104_bits;
   assign base104 = prod_fresh ? base104_ext : base104_rd;
   assign prod104 = prod_r104;
-  assign sum104 = {base104[16], base104} + {{7{prod104[10]}}, prod104};
+  assign sum104 = {base104[16], base104} + {{8{prod104[9]}}, prod104};
   assign acc_next104 = sum104[16:0];
   assign w105 = w105_bits;
   assign base105 = prod_fresh ? base105_ext : base105_rd;
   assign prod105 = prod_r105;
-  assign sum105 = {base105[16], base105} + {{7{prod105[10]}}, prod105};
+  assign sum105 = {base105[16], base105} + {{8{prod105[9]}}, prod105};
   assign acc_next105 = sum105[16:0];
   assign w106 = w106_bits;
   assign base106 = prod_fresh ? base106_ext : base106_rd;
   assign prod106 = prod_r106;
-  assign sum106 = {base106[16], base106} + {{7{prod106[10]}}, prod106};
+  assign sum106 = {base106[16], base106} + {{8{prod106[9]}}, prod106};
   assign acc_next106 = sum106[16:0];
   assign w107 = w107_bits;
   assign base107 = prod_fresh ? base107_ext : base107_rd;
   assign prod107 = prod_r107;
-  assign sum107 = {base107[16], base107} + {{7{prod107[10]}}, prod107};
+  assign sum107 = {base107[16], base107} + {{8{prod107[9]}}, prod107};
   assign acc_next107 = sum107[16:0];
   assign w108 = w108_bits;
   assign base108 = prod_fresh ? base108_ext : base108_rd;
   assign prod108 = prod_r108;
-  assign sum108 = {base108[16], base108} + {{7{prod108[10]}}, prod108};
+  assign sum108 = {base108[16], base108} + {{8{prod108[9]}}, prod108};
   assign acc_next108 = sum108[16:0];
   assign w109 = w109_bits;
   assign base109 = prod_fresh ? base109_ext : base109_rd;
   assign prod109 = prod_r109;
-  assign sum109 = {base109[16], base109} + {{7{prod109[10]}}, prod109};
+  assign sum109 = {base109[16], base109} + {{8{prod109[9]}}, prod109};
   assign acc_next109 = sum109[16:0];
   assign w110 = w110_bits;
   assign base110 = prod_fresh ? base110_ext : base110_rd;
   assign prod110 = prod_r110;
-  assign sum110 = {base110[16], base110} + {{7{prod110[10]}}, prod110};
+  assign sum110 = {base110[16], base110} + {{8{prod110[9]}}, prod110};
   assign acc_next110 = sum110[16:0];
   assign w111 = w111_bits;
   assign base111 = prod_fresh ? base111_ext : base111_rd;
   assign prod111 = prod_r111;
-  assign sum111 = {base111[16], base111} + {{7{prod111[10]}}, prod111};
+  assign sum111 = {base111[16], base111} + {{8{prod111[9]}}, prod111};
   assign acc_next111 = sum111[16:0];
   assign w112 = w112_bits;
   assign base112 = prod_fresh ? base112_ext : base112_rd;
   assign prod112 = prod_r112;
-  assign sum112 = {base112[16], base112} + {{7{prod112[10]}}, prod112};
+  assign sum112 = {base112[16], base112} + {{8{prod112[9]}}, prod112};
   assign acc_next112 = sum112[16:0];
   assign w113 = w113_bits;
   assign base113 = prod_fresh ? base113_ext : base113_rd;
   assign prod113 = prod_r113;
-  assign sum113 = {base113[16], base113} + {{7{prod113[10]}}, prod113};
+  assign sum113 = {base113[16], base113} + {{8{prod113[9]}}, prod113};
   assign acc_next113 = sum113[16:0];
   assign w114 = w114_bits;
   assign base114 = prod_fresh ? base114_ext : base114_rd;
   assign prod114 = prod_r114;
-  assign sum114 = {base114[16], base114} + {{7{prod114[10]}}, prod114};
+  assign sum114 = {base114[16], base114} + {{8{prod114[9]}}, prod114};
   assign acc_next114 = sum114[16:0];
   assign w115 = w115_bits;
   assign base115 = prod_fresh ? base115_ext : base115_rd;
   assign prod115 = prod_r115;
-  assign sum115 = {base115[16], base115} + {{7{prod115[10]}}, prod115};
+  assign sum115 = {base115[16], base115} + {{8{prod115[9]}}, prod115};
   assign acc_next115 = sum115[16:0];
   assign w116 = w116_bits;
   assign base116 = prod_fresh ? base116_ext : base116_rd;
   assign prod116 = prod_r116;
-  assign sum116 = {base116[16], base116} + {{7{prod116[10]}}, prod116};
+  assign sum116 = {base116[16], base116} + {{8{prod116[9]}}, prod116};
   assign acc_next116 = sum116[16:0];
   assign w117 = w117_bits;
   assign base117 = prod_fresh ? base117_ext : base117_rd;
   assign prod117 = prod_r117;
-  assign sum117 = {base117[16], base117} + {{7{prod117[10]}}, prod117};
+  assign sum117 = {base117[16], base117} + {{8{prod117[9]}}, prod117};
   assign acc_next117 = sum117[16:0];
   assign w118 = w118_bits;
   assign base118 = prod_fresh ? base118_ext : base118_rd;
   assign prod118 = prod_r118;
-  assign sum118 = {base118[16], base118} + {{7{prod118[10]}}, prod118};
+  assign sum118 = {base118[16], base118} + {{8{prod118[9]}}, prod118};
   assign acc_next118 = sum118[16:0];
   assign w119 = w119_bits;
   assign base119 = prod_fresh ? base119_ext : base119_rd;
   assign prod119 = prod_r119;
-  assign sum119 = {base119[16], base119} + {{7{prod119[10]}}, prod119};
+  assign sum119 = {base119[16], base119} + {{8{prod119[9]}}, prod119};
   assign acc_next119 = sum119[16:0];
   assign w120 = w120_bits;
   assign base120 = prod_fresh ? base120_ext : base120_rd;
   assign prod120 = prod_r120;
-  assign sum120 = {base120[16], base120} + {{7{prod120[10]}}, prod120};
+  assign sum120 = {base120[16], base120} + {{8{prod120[9]}}, prod120};
   assign acc_next120 = sum120[16:0];
   assign w121 = w121_bits;
   assign base121 = prod_fresh ? base121_ext : base121_rd;
   assign prod121 = prod_r121;
-  assign sum121 = {base121[16], base121} + {{7{prod121[10]}}, prod121};
+  assign sum121 = {base121[16], base121} + {{8{prod121[9]}}, prod121};
   assign acc_next121 = sum121[16:0];
   assign w122 = w122_bits;
   assign base122 = prod_fresh ? base122_ext : base122_rd;
   assign prod122 = prod_r122;
-  assign sum122 = {base122[16], base122} + {{7{prod122[10]}}, prod122};
+  assign sum122 = {base122[16], base122} + {{8{prod122[9]}}, prod122};
   assign acc_next122 = sum122[16:0];
   assign w123 = w123_bits;
   assign base123 = prod_fresh ? base123_ext : base123_rd;
   assign prod123 = prod_r123;
-  assign sum123 = {base123[16], base123} + {{7{prod123[10]}}, prod123};
+  assign sum123 = {base123[16], base123} + {{8{prod123[9]}}, prod123};
   assign acc_next123 = sum123[16:0];
   assign w124 = w124_bits;
   assign base124 = prod_fresh ? base124_ext : base124_rd;
   assign prod124 = prod_r124;
-  assign sum124 = {base124[16], base124} + {{7{prod124[10]}}, prod124};
+  assign sum124 = {base124[16], base124} + {{8{prod124[9]}}, prod124};
   assign acc_next124 = sum124[16:0];
   assign w125 = w125_bits;
   assign base125 = prod_fresh ? base125_ext : base125_rd;
   assign prod125 = prod_r125;
-  assign sum125 = {base125[16], base125} + {{7{prod125[10]}}, prod125};
+  assign sum125 = {base125[16], base125} + {{8{prod125[9]}}, prod125};
   assign acc_next125 = sum125[16:0];
   assign w126 = w126_bits;
   assign base126 = prod_fresh ? base126_ext : base126_rd;
   assign prod126 = prod_r126;
-  assign sum126 = {base126[16], base126} + {{7{prod126[10]}}, prod126};
+  assign sum126 = {base126[16], base126} + {{8{prod126[9]}}, prod126};
   assign acc_next126 = sum126[16:0];
   assign w127 = w127_bits;
   assign base127 = prod_fresh ? base127_ext : base127_rd;
   assign prod127 = prod_r127;
-  assign sum127 = {base127[16], base127} + {{7{prod127[10]}}, prod127};
+  assign sum127 = {base127[16], base127} + {{8{prod127[9]}}, prod127};
   assign acc_next127 = sum127[16:0];
   assign w128 = w128_bits;
   assign base128 = prod_fresh ? base128_ext : base128_rd;
   assign prod128 = prod_r128;
-  assign sum128 = {base128[16], base128} + {{7{prod128[10]}}, prod128};
+  assign sum128 = {base128[16], base128} + {{8{prod128[9]}}, prod128};
   assign acc_next128 = sum128[16:0];
   assign w129 = w129_bits;
   assign base129 = prod_fresh ? base129_ext : base129_rd;
   assign prod129 = prod_r129;
-  assign sum129 = {base129[16], base129} + {{7{prod129[10]}}, prod129};
+  assign sum129 = {base129[16], base129} + {{8{prod129[9]}}, prod129};
   assign acc_next129 = sum129[16:0];
   assign w130 = w130_bits;
   assign base130 = prod_fresh ? base130_ext : base130_rd;
   assign prod130 = prod_r130;
-  assign sum130 = {base130[16], base130} + {{7{prod130[10]}}, prod130};
+  assign sum130 = {base130[16], base130} + {{8{prod130[9]}}, prod130};
   assign acc_next130 = sum130[16:0];
   assign w131 = w131_bits;
   assign base131 = prod_fresh ? base131_ext : base131_rd;
   assign prod131 = prod_r131;
-  assign sum131 = {base131[16], base131} + {{7{prod131[10]}}, prod131};
+  assign sum131 = {base131[16], base131} + {{8{prod131[9]}}, prod131};
   assign acc_next131 = sum131[16:0];
   assign w132 = w132_bits;
   assign base132 = prod_fresh ? base132_ext : base132_rd;
   assign prod132 = prod_r132;
-  assign sum132 = {base132[16], base132} + {{7{prod132[10]}}, prod132};
+  assign sum132 = {base132[16], base132} + {{8{prod132[9]}}, prod132};
   assign acc_next132 = sum132[16:0];
   assign w133 = w133_bits;
   assign base133 = prod_fresh ? base133_ext : base133_rd;
   assign prod133 = prod_r133;
-  assign sum133 = {base133[16], base133} + {{7{prod133[10]}}, prod133};
+  assign sum133 = {base133[16], base133} + {{8{prod133[9]}}, prod133};
   assign acc_next133 = sum133[16:0];
   assign w134 = w134_bits;
   assign base134 = prod_fresh ? base134_ext : base134_rd;
   assign prod134 = prod_r134;
-  assign sum134 = {base134[16], base134} + {{7{prod134[10]}}, prod134};
+  assign sum134 = {base134[16], base134} + {{8{prod134[9]}}, prod134};
   assign acc_next134 = sum134[16:0];
   assign w135 = w135_bits;
   assign base135 = prod_fresh ? base135_ext : base135_rd;
   assign prod135 = prod_r135;
-  assign sum135 = {base135[16], base135} + {{7{prod135[10]}}, prod135};
+  assign sum135 = {base135[16], base135} + {{8{prod135[9]}}, prod135};
   assign acc_next135 = sum135[16:0];
   assign w136 = w136_bits;
   assign base136 = prod_fresh ? base136_ext : base136_rd;
   assign prod136 = prod_r136;
-  assign sum136 = {base136[16], base136} + {{7{prod136[10]}}, prod136};
+  assign sum136 = {base136[16], base136} + {{8{prod136[9]}}, prod136};
   assign acc_next136 = sum136[16:0];
   assign w137 = w137_bits;
   assign base137 = prod_fresh ? base137_ext : base137_rd;
   assign prod137 = prod_r137;
-  assign sum137 = {base137[16], base137} + {{7{prod137[10]}}, prod137};
+  assign sum137 = {base137[16], base137} + {{8{prod137[9]}}, prod137};
   assign acc_next137 = sum137[16:0];
   assign w138 = w138_bits;
   assign base138 = prod_fresh ? base138_ext : base138_rd;
   assign prod138 = prod_r138;
-  assign sum138 = {base138[16], base138} + {{7{prod138[10]}}, prod138};
+  assign sum138 = {base138[16], base138} + {{8{prod138[9]}}, prod138};
   assign acc_next138 = sum138[16:0];
   assign w139 = w139_bits;
   assign base139 = prod_fresh ? base139_ext : base139_rd;
   assign prod139 = prod_r139;
-  assign sum139 = {base139[16], base139} + {{7{prod139[10]}}, prod139};
+  assign sum139 = {base139[16], base139} + {{8{prod139[9]}}, prod139};
   assign acc_next139 = sum139[16:0];
   assign w140 = w140_bits;
   assign base140 = prod_fresh ? base140_ext : base140_rd;
   assign prod140 = prod_r140;
-  assign sum140 = {base140[16], base140} + {{7{prod140[10]}}, prod140};
+  assign sum140 = {base140[16], base140} + {{8{prod140[9]}}, prod140};
   assign acc_next140 = sum140[16:0];
   assign w141 = w141_bits;
   assign base141 = prod_fresh ? base141_ext : base141_rd;
   assign prod141 = prod_r141;
-  assign sum141 = {base141[16], base141} + {{7{prod141[10]}}, prod141};
+  assign sum141 = {base141[16], base141} + {{8{prod141[9]}}, prod141};
   assign acc_next141 = sum141[16:0];
   assign w142 = w142_bits;
   assign base142 = prod_fresh ? base142_ext : base142_rd;
   assign prod142 = prod_r142;
-  assign sum142 = {base142[16], base142} + {{7{prod142[10]}}, prod142};
+  assign sum142 = {base142[16], base142} + {{8{prod142[9]}}, prod142};
   assign acc_next142 = sum142[16:0];
   assign w143 = w143_bits;
   assign base143 = prod_fresh ? base143_ext : base143_rd;
   assign prod143 = prod_r143;
-  assign sum143 = {base143[16], base143} + {{7{prod143[10]}}, prod143};
+  assign sum143 = {base143[16], base143} + {{8{prod143[9]}}, prod143};
   assign acc_next143 = sum143[16:0];
   assign w144 = w144_bits;
   assign base144 = prod_fresh ? base144_ext : base144_rd;
   assign prod144 = prod_r144;
-  assign sum144 = {base144[16], base144} + {{7{prod144[10]}}, prod144};
+  assign sum144 = {base144[16], base144} + {{8{prod144[9]}}, prod144};
   assign acc_next144 = sum144[16:0];
   assign w145 = w145_bits;
   assign base145 = prod_fresh ? base145_ext : base145_rd;
   assign prod145 = prod_r145;
-  assign sum145 = {base145[16], base145} + {{7{prod145[10]}}, prod145};
+  assign sum145 = {base145[16], base145} + {{8{prod145[9]}}, prod145};
   assign acc_next145 = sum145[16:0];
   assign w146 = w146_bits;
   assign base146 = prod_fresh ? base146_ext : base146_rd;
   assign prod146 = prod_r146;
-  assign sum146 = {base146[16], base146} + {{7{prod146[10]}}, prod146};
+  assign sum146 = {base146[16], base146} + {{8{prod146[9]}}, prod146};
   assign acc_next146 = sum146[16:0];
   assign w147 = w147_bits;
   assign base147 = prod_fresh ? base147_ext : base147_rd;
   assign prod147 = prod_r147;
-  assign sum147 = {base147[16], base147} + {{7{prod147[10]}}, prod147};
+  assign sum147 = {base147[16], base147} + {{8{prod147[9]}}, prod147};
   assign acc_next147 = sum147[16:0];
   assign w148 = w148_bits;
   assign base148 = prod_fresh ? base148_ext : base148_rd;
   assign prod148 = prod_r148;
-  assign sum148 = {base148[16], base148} + {{7{prod148[10]}}, prod148};
+  assign sum148 = {base148[16], base148} + {{8{prod148[9]}}, prod148};
   assign acc_next148 = sum148[16:0];
   assign w149 = w149_bits;
   assign base149 = prod_fresh ? base149_ext : base149_rd;
   assign prod149 = prod_r149;
-  assign sum149 = {base149[16], base149} + {{7{prod149[10]}}, prod149};
+  assign sum149 = {base149[16], base149} + {{8{prod149[9]}}, prod149};
   assign acc_next149 = sum149[16:0];
   assign w150 = w150_bits;
   assign base150 = prod_fresh ? base150_ext : base150_rd;
   assign prod150 = prod_r150;
-  assign sum150 = {base150[16], base150} + {{7{prod150[10]}}, prod150};
+  assign sum150 = {base150[16], base150} + {{8{prod150[9]}}, prod150};
   assign acc_next150 = sum150[16:0];
   assign w151 = w151_bits;
   assign base151 = prod_fresh ? base151_ext : base151_rd;
   assign prod151 = prod_r151;
-  assign sum151 = {base151[16], base151} + {{7{prod151[10]}}, prod151};
+  assign sum151 = {base151[16], base151} + {{8{prod151[9]}}, prod151};
   assign acc_next151 = sum151[16:0];
   assign w152 = w152_bits;
   assign base152 = prod_fresh ? base152_ext : base152_rd;
   assign prod152 = prod_r152;
-  assign sum152 = {base152[16], base152} + {{7{prod152[10]}}, prod152};
+  assign sum152 = {base152[16], base152} + {{8{prod152[9]}}, prod152};
   assign acc_next152 = sum152[16:0];
   assign w153 = w153_bits;
   assign base153 = prod_fresh ? base153_ext : base153_rd;
   assign prod153 = prod_r153;
-  assign sum153 = {base153[16], base153} + {{7{prod153[10]}}, prod153};
+  assign sum153 = {base153[16], base153} + {{8{prod153[9]}}, prod153};
   assign acc_next153 = sum153[16:0];
   assign w154 = w154_bits;
   assign base154 = prod_fresh ? base154_ext : base154_rd;
   assign prod154 = prod_r154;
-  assign sum154 = {base154[16], base154} + {{7{prod154[10]}}, prod154};
+  assign sum154 = {base154[16], base154} + {{8{prod154[9]}}, prod154};
   assign acc_next154 = sum154[16:0];
   assign w155 = w155_bits;
   assign base155 = prod_fresh ? base155_ext : base155_rd;
   assign prod155 = prod_r155;
-  assign sum155 = {base155[16], base155} + {{7{prod155[10]}}, prod155};
+  assign sum155 = {base155[16], base155} + {{8{prod155[9]}}, prod155};
   assign acc_next155 = sum155[16:0];
   assign w156 = w156_bits;
   assign base156 = prod_fresh ? base156_ext : base156_rd;
   assign prod156 = prod_r156;
-  assign sum156 = {base156[16], base156} + {{7{prod156[10]}}, prod156};
+  assign sum156 = {base156[16], base156} + {{8{prod156[9]}}, prod156};
   assign acc_next156 = sum156[16:0];
   assign w157 = w157_bits;
   assign base157 = prod_fresh ? base157_ext : base157_rd;
   assign prod157 = prod_r157;
-  assign sum157 = {base157[16], base157} + {{7{prod157[10]}}, prod157};
+  assign sum157 = {base157[16], base157} + {{8{prod157[9]}}, prod157};
   assign acc_next157 = sum157[16:0];
   assign w158 = w158_bits;
   assign base158 = prod_fresh ? base158_ext : base158_rd;
   assign prod158 = prod_r158;
-  assign sum158 = {base158[16], base158} + {{7{prod158[10]}}, prod158};
+  assign sum158 = {base158[16], base158} + {{8{prod158[9]}}, prod158};
   assign acc_next158 = sum158[16:0];
   assign w159 = w159_bits;
   assign base159 = prod_fresh ? base159_ext : base159_rd;
   assign prod159 = prod_r159;
-  assign sum159 = {base159[16], base159} + {{7{prod159[10]}}, prod159};
+  assign sum159 = {base159[16], base159} + {{8{prod159[9]}}, prod159};
   assign acc_next159 = sum159[16:0];
   assign w160 = w160_bits;
   assign base160 = prod_fresh ? base160_ext : base160_rd;
   assign prod160 = prod_r160;
-  assign sum160 = {base160[16], base160} + {{7{prod160[10]}}, prod160};
+  assign sum160 = {base160[16], base160} + {{8{prod160[9]}}, prod160};
   assign acc_next160 = sum160[16:0];
   assign w161 = w161_bits;
   assign base161 = prod_fresh ? base161_ext : base161_rd;
   assign prod161 = prod_r161;
-  assign sum161 = {base161[16], base161} + {{7{prod161[10]}}, prod161};
+  assign sum161 = {base161[16], base161} + {{8{prod161[9]}}, prod161};
   assign acc_next161 = sum161[16:0];
   assign w162 = w162_bits;
   assign base162 = prod_fresh ? base162_ext : base162_rd;
   assign prod162 = prod_r162;
-  assign sum162 = {base162[16], base162} + {{7{prod162[10]}}, prod162};
+  assign sum162 = {base162[16], base162} + {{8{prod162[9]}}, prod162};
   assign acc_next162 = sum162[16:0];
   assign w163 = w163_bits;
   assign base163 = prod_fresh ? base163_ext : base163_rd;
   assign prod163 = prod_r163;
-  assign sum163 = {base163[16], base163} + {{7{prod163[10]}}, prod163};
+  assign sum163 = {base163[16], base163} + {{8{prod163[9]}}, prod163};
   assign acc_next163 = sum163[16:0];
   assign w164 = w164_bits;
   assign base164 = prod_fresh ? base164_ext : base164_rd;
   assign prod164 = prod_r164;
-  assign sum164 = {base164[16], base164} + {{7{prod164[10]}}, prod164};
+  assign sum164 = {base164[16], base164} + {{8{prod164[9]}}, prod164};
   assign acc_next164 = sum164[16:0];
   assign w165 = w165_bits;
   assign base165 = prod_fresh ? base165_ext : base165_rd;
   assign prod165 = prod_r165;
-  assign sum165 = {base165[16], base165} + {{7{prod165[10]}}, prod165};
+  assign sum165 = {base165[16], base165} + {{8{prod165[9]}}, prod165};
   assign acc_next165 = sum165[16:0];
   assign w166 = w166_bits;
   assign base166 = prod_fresh ? base166_ext : base166_rd;
   assign prod166 = prod_r166;
-  assign sum166 = {base166[16], base166} + {{7{prod166[10]}}, prod166};
+  assign sum166 = {base166[16], base166} + {{8{prod166[9]}}, prod166};
   assign acc_next166 = sum166[16:0];
   assign w167 = w167_bits;
   assign base167 = prod_fresh ? base167_ext : base167_rd;
   assign prod167 = prod_r167;
-  assign sum167 = {base167[16], base167} + {{7{prod167[10]}}, prod167};
+  assign sum167 = {base167[16], base167} + {{8{prod167[9]}}, prod167};
   assign acc_next167 = sum167[16:0];
   assign w168 = w168_bits;
   assign base168 = prod_fresh ? base168_ext : base168_rd;
   assign prod168 = prod_r168;
-  assign sum168 = {base168[16], base168} + {{7{prod168[10]}}, prod168};
+  assign sum168 = {base168[16], base168} + {{8{prod168[9]}}, prod168};
   assign acc_next168 = sum168[16:0];
   assign w169 = w169_bits;
   assign base169 = prod_fresh ? base169_ext : base169_rd;
   assign prod169 = prod_r169;
-  assign sum169 = {base169[16], base169} + {{7{prod169[10]}}, prod169};
+  assign sum169 = {base169[16], base169} + {{8{prod169[9]}}, prod169};
   assign acc_next169 = sum169[16:0];
   assign w170 = w170_bits;
   assign base170 = prod_fresh ? base170_ext : base170_rd;
   assign prod170 = prod_r170;
-  assign sum170 = {base170[16], base170} + {{7{prod170[10]}}, prod170};
+  assign sum170 = {base170[16], base170} + {{8{prod170[9]}}, prod170};
   assign acc_next170 = sum170[16:0];
   assign w171 = w171_bits;
   assign base171 = prod_fresh ? base171_ext : base171_rd;
   assign prod171 = prod_r171;
-  assign sum171 = {base171[16], base171} + {{7{prod171[10]}}, prod171};
+  assign sum171 = {base171[16], base171} + {{8{prod171[9]}}, prod171};
   assign acc_next171 = sum171[16:0];
   assign w172 = w172_bits;
   assign base172 = prod_fresh ? base172_ext : base172_rd;
   assign prod172 = prod_r172;
-  assign sum172 = {base172[16], base172} + {{7{prod172[10]}}, prod172};
+  assign sum172 = {base172[16], base172} + {{8{prod172[9]}}, prod172};
   assign acc_next172 = sum172[16:0];
   assign w173 = w173_bits;
   assign base173 = prod_fresh ? base173_ext : base173_rd;
   assign prod173 = prod_r173;
-  assign sum173 = {base173[16], base173} + {{7{prod173[10]}}, prod173};
+  assign sum173 = {base173[16], base173} + {{8{prod173[9]}}, prod173};
   assign acc_next173 = sum173[16:0];
   assign w174 = w174_bits;
   assign base174 = prod_fresh ? base174_ext : base174_rd;
   assign prod174 = prod_r174;
-  assign sum174 = {base174[16], base174} + {{7{prod174[10]}}, prod174};
+  assign sum174 = {base174[16], base174} + {{8{prod174[9]}}, prod174};
   assign acc_next174 = sum174[16:0];
   assign w175 = w175_bits;
   assign base175 = prod_fresh ? base175_ext : base175_rd;
   assign prod175 = prod_r175;
-  assign sum175 = {base175[16], base175} + {{7{prod175[10]}}, prod175};
+  assign sum175 = {base175[16], base175} + {{8{prod175[9]}}, prod175};
   assign acc_next175 = sum175[16:0];
   assign w176 = w176_bits;
   assign base176 = prod_fresh ? base176_ext : base176_rd;
   assign prod176 = prod_r176;
-  assign sum176 = {base176[16], base176} + {{7{prod176[10]}}, prod176};
+  assign sum176 = {base176[16], base176} + {{8{prod176[9]}}, prod176};
   assign acc_next176 = sum176[16:0];
   assign w177 = w177_bits;
   assign base177 = prod_fresh ? base177_ext : base177_rd;
   assign prod177 = prod_r177;
-  assign sum177 = {base177[16], base177} + {{7{prod177[10]}}, prod177};
+  assign sum177 = {base177[16], base177} + {{8{prod177[9]}}, prod177};
   assign acc_next177 = sum177[16:0];
   assign w178 = w178_bits;
   assign base178 = prod_fresh ? base178_ext : base178_rd;
   assign prod178 = prod_r178;
-  assign sum178 = {base178[16], base178} + {{7{prod178[10]}}, prod178};
+  assign sum178 = {base178[16], base178} + {{8{prod178[9]}}, prod178};
   assign acc_next178 = sum178[16:0];
   assign w179 = w179_bits;
   assign base179 = prod_fresh ? base179_ext : base179_rd;
   assign prod179 = prod_r179;
-  assign sum179 = {base179[16], base179} + {{7{prod179[10]}}, prod179};
+  assign sum179 = {base179[16], base179} + {{8{prod179[9]}}, prod179};
   assign acc_next179 = sum179[16:0];
   assign w180 = w180_bits;
   assign base180 = prod_fresh ? base180_ext : base180_rd;
   assign prod180 = prod_r180;
-  assign sum180 = {base180[16], base180} + {{7{prod180[10]}}, prod180};
+  assign sum180 = {base180[16], base180} + {{8{prod180[9]}}, prod180};
   assign acc_next180 = sum180[16:0];
   assign w181 = w181_bits;
   assign base181 = prod_fresh ? base181_ext : base181_rd;
   assign prod181 = prod_r181;
-  assign sum181 = {base181[16], base181} + {{7{prod181[10]}}, prod181};
+  assign sum181 = {base181[16], base181} + {{8{prod181[9]}}, prod181};
   assign acc_next181 = sum181[16:0];
   assign w182 = w182_bits;
   assign base182 = prod_fresh ? base182_ext : base182_rd;
   assign prod182 = prod_r182;
-  assign sum182 = {base182[16], base182} + {{7{prod182[10]}}, prod182};
+  assign sum182 = {base182[16], base182} + {{8{prod182[9]}}, prod182};
   assign acc_next182 = sum182[16:0];
   assign w183 = w183_bits;
   assign base183 = prod_fresh ? base183_ext : base183_rd;
   assign prod183 = prod_r183;
-  assign sum183 = {base183[16], base183} + {{7{prod183[10]}}, prod183};
+  assign sum183 = {base183[16], base183} + {{8{prod183[9]}}, prod183};
   assign acc_next183 = sum183[16:0];
   assign w184 = w184_bits;
   assign base184 = prod_fresh ? base184_ext : base184_rd;
   assign prod184 = prod_r184;
-  assign sum184 = {base184[16], base184} + {{7{prod184[10]}}, prod184};
+  assign sum184 = {base184[16], base184} + {{8{prod184[9]}}, prod184};
   assign acc_next184 = sum184[16:0];
   assign w185 = w185_bits;
   assign base185 = prod_fresh ? base185_ext : base185_rd;
   assign prod185 = prod_r185;
-  assign sum185 = {base185[16], base185} + {{7{prod185[10]}}, prod185};
+  assign sum185 = {base185[16], base185} + {{8{prod185[9]}}, prod185};
   assign acc_next185 = sum185[16:0];
   assign w186 = w186_bits;
   assign base186 = prod_fresh ? base186_ext : base186_rd;
   assign prod186 = prod_r186;
-  assign sum186 = {base186[16], base186} + {{7{prod186[10]}}, prod186};
+  assign sum186 = {base186[16], base186} + {{8{prod186[9]}}, prod186};
   assign acc_next186 = sum186[16:0];
   assign w187 = w187_bits;
   assign base187 = prod_fresh ? base187_ext : base187_rd;
   assign prod187 = prod_r187;
-  assign sum187 = {base187[16], base187} + {{7{prod187[10]}}, prod187};
+  assign sum187 = {base187[16], base187} + {{8{prod187[9]}}, prod187};
   assign acc_next187 = sum187[16:0];
   assign w188 = w188_bits;
   assign base188 = prod_fresh ? base188_ext : base188_rd;
   assign prod188 = prod_r188;
-  assign sum188 = {base188[16], base188} + {{7{prod188[10]}}, prod188};
+  assign sum188 = {base188[16], base188} + {{8{prod188[9]}}, prod188};
   assign acc_next188 = sum188[16:0];
   assign w189 = w189_bits;
   assign base189 = prod_fresh ? base189_ext : base189_rd;
   assign prod189 = prod_r189;
-  assign sum189 = {base189[16], base189} + {{7{prod189[10]}}, prod189};
+  assign sum189 = {base189[16], base189} + {{8{prod189[9]}}, prod189};
   assign acc_next189 = sum189[16:0];
   assign w190 = w190_bits;
   assign base190 = prod_fresh ? base190_ext : base190_rd;
   assign prod190 = prod_r190;
-  assign sum190 = {base190[16], base190} + {{7{prod190[10]}}, prod190};
+  assign sum190 = {base190[16], base190} + {{8{prod190[9]}}, prod190};
   assign acc_next190 = sum190[16:0];
   assign w191 = w191_bits;
   assign base191 = prod_fresh ? base191_ext : base191_rd;
   assign prod191 = prod_r191;
-  assign sum191 = {base191[16], base191} + {{7{prod191[10]}}, prod191};
+  assign sum191 = {base191[16], base191} + {{8{prod191[9]}}, prod191};
   assign acc_next191 = sum191[16:0];
   assign w192 = w192_bits;
   assign base192 = prod_fresh ? base192_ext : base192_rd;
   assign prod192 = prod_r192;
-  assign sum192 = {base192[16], base192} + {{7{prod192[10]}}, prod192};
+  assign sum192 = {base192[16], base192} + {{8{prod192[9]}}, prod192};
   assign acc_next192 = sum192[16:0];
   assign w193 = w193_bits;
   assign base193 = prod_fresh ? base193_ext : base193_rd;
   assign prod193 = prod_r193;
-  assign sum193 = {base193[16], base193} + {{7{prod193[10]}}, prod193};
+  assign sum193 = {base193[16], base193} + {{8{prod193[9]}}, prod193};
   assign acc_next193 = sum193[16:0];
   assign w194 = w194_bits;
   assign base194 = prod_fresh ? base194_ext : base194_rd;
   assign prod194 = prod_r194;
-  assign sum194 = {base194[16], base194} + {{7{prod194[10]}}, prod194};
+  assign sum194 = {base194[16], base194} + {{8{prod194[9]}}, prod194};
   assign acc_next194 = sum194[16:0];
   assign w195 = w195_bits;
   assign base195 = prod_fresh ? base195_ext : base195_rd;
   assign prod195 = prod_r195;
-  assign sum195 = {base195[16], base195} + {{7{prod195[10]}}, prod195};
+  assign sum195 = {base195[16], base195} + {{8{prod195[9]}}, prod195};
   assign acc_next195 = sum195[16:0];
   assign w196 = w196_bits;
   assign base196 = prod_fresh ? base196_ext : base196_rd;
   assign prod196 = prod_r196;
-  assign sum196 = {base196[16], base196} + {{7{prod196[10]}}, prod196};
+  assign sum196 = {base196[16], base196} + {{8{prod196[9]}}, prod196};
   assign acc_next196 = sum196[16:0];
   assign w197 = w197_bits;
   assign base197 = prod_fresh ? base197_ext : base197_rd;
   assign prod197 = prod_r197;
-  assign sum197 = {base197[16], base197} + {{7{prod197[10]}}, prod197};
+  assign sum197 = {base197[16], base197} + {{8{prod197[9]}}, prod197};
   assign acc_next197 = sum197[16:0];
   assign w198 = w198_bits;
   assign base198 = prod_fresh ? base198_ext : base198_rd;
   assign prod198 = prod_r198;
-  assign sum198 = {base198[16], base198} + {{7{prod198[10]}}, prod198};
+  assign sum198 = {base198[16], base198} + {{8{prod198[9]}}, prod198};
   assign acc_next198 = sum198[16:0];
   assign w199 = w199_bits;
   assign base199 = prod_fresh ? base199_ext : base199_rd;
   assign prod199 = prod_r199;
-  assign sum199 = {base199[16], base199} + {{7{prod199[10]}}, prod199};
+  assign sum199 = {base199[16], base199} + {{8{prod199[9]}}, prod199};
   assign acc_next199 = sum199[16:0];
   assign w200 = w200_bits;
   assign base200 = prod_fresh ? base200_ext : base200_rd;
   assign prod200 = prod_r200;
-  assign sum200 = {base200[16], base200} + {{7{prod200[10]}}, prod200};
+  assign sum200 = {base200[16], base200} + {{8{prod200[9]}}, prod200};
   assign acc_next200 = sum200[16:0];
   assign w201 = w201_bits;
   assign base201 = prod_fresh ? base201_ext : base201_rd;
   assign prod201 = prod_r201;
-  assign sum201 = {base201[16], base201} + {{7{prod201[10]}}, prod201};
+  assign sum201 = {base201[16], base201} + {{8{prod201[9]}}, prod201};
   assign acc_next201 = sum201[16:0];
   assign w202 = w202_bits;
   assign base202 = prod_fresh ? base202_ext : base202_rd;
   assign prod202 = prod_r202;
-  assign sum202 = {base202[16], base202} + {{7{prod202[10]}}, prod202};
+  assign sum202 = {base202[16], base202} + {{8{prod202[9]}}, prod202};
   assign acc_next202 = sum202[16:0];
   assign w203 = w203_bits;
   assign base203 = prod_fresh ? base203_ext : base203_rd;
   assign prod203 = prod_r203;
-  assign sum203 = {base203[16], base203} + {{7{prod203[10]}}, prod203};
+  assign sum203 = {base203[16], base203} + {{8{prod203[9]}}, prod203};
   assign acc_next203 = sum203[16:0];
   assign w204 = w204_bits;
   assign base204 = prod_fresh ? base204_ext : base204_rd;
   assign prod204 = prod_r204;
-  assign sum204 = {base204[16], base204} + {{7{prod204[10]}}, prod204};
+  assign sum204 = {base204[16], base204} + {{8{prod204[9]}}, prod204};
   assign acc_next204 = sum204[16:0];
   assign w205 = w205_bits;
   assign base205 = prod_fresh ? base205_ext : base205_rd;
   assign prod205 = prod_r205;
-  assign sum205 = {base205[16], base205} + {{7{prod205[10]}}, prod205};
+  assign sum205 = {base205[16], base205} + {{8{prod205[9]}}, prod205};
   assign acc_next205 = sum205[16:0];
   assign w206 = w206_bits;
   assign base206 = prod_fresh ? base206_ext : base206_rd;
   assign prod206 = prod_r206;
-  assign sum206 = {base206[16], base206} + {{7{prod206[10]}}, prod206};
+  assign sum206 = {base206[16], base206} + {{8{prod206[9]}}, prod206};
   assign acc_next206 = sum206[16:0];
   assign w207 = w207_bits;
   assign base207 = prod_fresh ? base207_ext : base207_rd;
   assign prod207 = prod_r207;
-  assign sum207 = {base207[16], base207} + {{7{prod207[10]}}, prod207};
+  assign sum207 = {base207[16], base207} + {{8{prod207[9]}}, prod207};
   assign acc_next207 = sum207[16:0];
   assign w208 = w208_bits;
   assign base208 = prod_fresh ? base208_ext : base208_rd;
   assign prod208 = prod_r208;
-  assign sum208 = {base208[16], base208} + {{7{prod208[10]}}, prod208};
+  assign sum208 = {base208[16], base208} + {{8{prod208[9]}}, prod208};
   assign acc_next208 = sum208[16:0];
   assign w209 = w209_bits;
   assign base209 = prod_fresh ? base209_ext : base209_rd;
   assign prod209 = prod_r209;
-  assign sum209 = {base209[16], base209} + {{7{prod209[10]}}, prod209};
+  assign sum209 = {base209[16], base209} + {{8{prod209[9]}}, prod209};
   assign acc_next209 = sum209[16:0];
   assign w210 = w210_bits;
   assign base210 = prod_fresh ? base210_ext : base210_rd;
   assign prod210 = prod_r210;
-  assign sum210 = {base210[16], base210} + {{7{prod210[10]}}, prod210};
+  assign sum210 = {base210[16], base210} + {{8{prod210[9]}}, prod210};
   assign acc_next210 = sum210[16:0];
   assign w211 = w211_bits;
   assign base211 = prod_fresh ? base211_ext : base211_rd;
   assign prod211 = prod_r211;
-  assign sum211 = {base211[16], base211} + {{7{prod211[10]}}, prod211};
+  assign sum211 = {base211[16], base211} + {{8{prod211[9]}}, prod211};
   assign acc_next211 = sum211[16:0];
   assign w212 = w212_bits;
   assign base212 = prod_fresh ? base212_ext : base212_rd;
   assign prod212 = prod_r212;
-  assign sum212 = {base212[16], base212} + {{7{prod212[10]}}, prod212};
+  assign sum212 = {base212[16], base212} + {{8{prod212[9]}}, prod212};
   assign acc_next212 = sum212[16:0];
   assign w213 = w213_bits;
   assign base213 = prod_fresh ? base213_ext : base213_rd;
   assign prod213 = prod_r213;
-  assign sum213 = {base213[16], base213} + {{7{prod213[10]}}, prod213};
+  assign sum213 = {base213[16], base213} + {{8{prod213[9]}}, prod213};
   assign acc_next213 = sum213[16:0];
   assign w214 = w214_bits;
   assign base214 = prod_fresh ? base214_ext : base214_rd;
   assign prod214 = prod_r214;
-  assign sum214 = {base214[16], base214} + {{7{prod214[10]}}, prod214};
+  assign sum214 = {base214[16], base214} + {{8{prod214[9]}}, prod214};
   assign acc_next214 = sum214[16:0];
   assign w215 = w215_bits;
   assign base215 = prod_fresh ? base215_ext : base215_rd;
   assign prod215 = prod_r215;
-  assign sum215 = {base215[16], base215} + {{7{prod215[10]}}, prod215};
+  assign sum215 = {base215[16], base215} + {{8{prod215[9]}}, prod215};
   assign acc_next215 = sum215[16:0];
   assign w216 = w216_bits;
   assign base216 = prod_fresh ? base216_ext : base216_rd;
   assign prod216 = prod_r216;
-  assign sum216 = {base216[16], base216} + {{7{prod216[10]}}, prod216};
+  assign sum216 = {base216[16], base216} + {{8{prod216[9]}}, prod216};
   assign acc_next216 = sum216[16:0];
   assign w217 = w217_bits;
   assign base217 = prod_fresh ? base217_ext : base217_rd;
   assign prod217 = prod_r217;
-  assign sum217 = {base217[16], base217} + {{7{prod217[10]}}, prod217};
+  assign sum217 = {base217[16], base217} + {{8{prod217[9]}}, prod217};
   assign acc_next217 = sum217[16:0];
   assign w218 = w218_bits;
   assign base218 = prod_fresh ? base218_ext : base218_rd;
   assign prod218 = prod_r218;
-  assign sum218 = {base218[16], base218} + {{7{prod218[10]}}, prod218};
+  assign sum218 = {base218[16], base218} + {{8{prod218[9]}}, prod218};
   assign acc_next218 = sum218[16:0];
   assign w219 = w219_bits;
   assign base219 = prod_fresh ? base219_ext : base219_rd;
   assign prod219 = prod_r219;
-  assign sum219 = {base219[16], base219} + {{7{prod219[10]}}, prod219};
+  assign sum219 = {base219[16], base219} + {{8{prod219[9]}}, prod219};
   assign acc_next219 = sum219[16:0];
   assign w220 = w220_bits;
   assign base220 = prod_fresh ? base220_ext : base220_rd;
   assign prod220 = prod_r220;
-  assign sum220 = {base220[16], base220} + {{7{prod220[10]}}, prod220};
+  assign sum220 = {base220[16], base220} + {{8{prod220[9]}}, prod220};
   assign acc_next220 = sum220[16:0];
   assign w221 = w221_bits;
   assign base221 = prod_fresh ? base221_ext : base221_rd;
   assign prod221 = prod_r221;
-  assign sum221 = {base221[16], base221} + {{7{prod221[10]}}, prod221};
+  assign sum221 = {base221[16], base221} + {{8{prod221[9]}}, prod221};
   assign acc_next221 = sum221[16:0];
   assign w222 = w222_bits;
   assign base222 = prod_fresh ? base222_ext : base222_rd;
   assign prod222 = prod_r222;
-  assign sum222 = {base222[16], base222} + {{7{prod222[10]}}, prod222};
+  assign sum222 = {base222[16], base222} + {{8{prod222[9]}}, prod222};
   assign acc_next222 = sum222[16:0];
   assign w223 = w223_bits;
   assign base223 = prod_fresh ? base223_ext : base223_rd;
   assign prod223 = prod_r223;
-  assign sum223 = {base223[16], base223} + {{7{prod223[10]}}, prod223};
+  assign sum223 = {base223[16], base223} + {{8{prod223[9]}}, prod223};
   assign acc_next223 = sum223[16:0];
   assign w224 = w224_bits;
   assign base224 = prod_fresh ? base224_ext : base224_rd;
   assign prod224 = prod_r224;
-  assign sum224 = {base224[16], base224} + {{7{prod224[10]}}, prod224};
+  assign sum224 = {base224[16], base224} + {{8{prod224[9]}}, prod224};
   assign acc_next224 = sum224[16:0];
   assign w225 = w225_bits;
   assign base225 = prod_fresh ? base225_ext : base225_rd;
   assign prod225 = prod_r225;
-  assign sum225 = {base225[16], base225} + {{7{prod225[10]}}, prod225};
+  assign sum225 = {base225[16], base225} + {{8{prod225[9]}}, prod225};
   assign acc_next225 = sum225[16:0];
   assign w226 = w226_bits;
   assign base226 = prod_fresh ? base226_ext : base226_rd;
   assign prod226 = prod_r226;
-  assign sum226 = {base226[16], base226} + {{7{prod226[10]}}, prod226};
+  assign sum226 = {base226[16], base226} + {{8{prod226[9]}}, prod226};
   assign acc_next226 = sum226[16:0];
   assign w227 = w227_bits;
   assign base227 = prod_fresh ? base227_ext : base227_rd;
   assign prod227 = prod_r227;
-  assign sum227 = {base227[16], base227} + {{7{prod227[10]}}, prod227};
+  assign sum227 = {base227[16], base227} + {{8{prod227[9]}}, prod227};
   assign acc_next227 = sum227[16:0];
   assign w228 = w228_bits;
   assign base228 = prod_fresh ? base228_ext : base228_rd;
   assign prod228 = prod_r228;
-  assign sum228 = {base228[16], base228} + {{7{prod228[10]}}, prod228};
+  assign sum228 = {base228[16], base228} + {{8{prod228[9]}}, prod228};
   assign acc_next228 = sum228[16:0];
   assign w229 = w229_bits;
   assign base229 = prod_fresh ? base229_ext : base229_rd;
   assign prod229 = prod_r229;
-  assign sum229 = {base229[16], base229} + {{7{prod229[10]}}, prod229};
+  assign sum229 = {base229[16], base229} + {{8{prod229[9]}}, prod229};
   assign acc_next229 = sum229[16:0];
   assign w230 = w230_bits;
   assign base230 = prod_fresh ? base230_ext : base230_rd;
   assign prod230 = prod_r230;
-  assign sum230 = {base230[16], base230} + {{7{prod230[10]}}, prod230};
+  assign sum230 = {base230[16], base230} + {{8{prod230[9]}}, prod230};
   assign acc_next230 = sum230[16:0];
   assign w231 = w231_bits;
   assign base231 = prod_fresh ? base231_ext : base231_rd;
   assign prod231 = prod_r231;
-  assign sum231 = {base231[16], base231} + {{7{prod231[10]}}, prod231};
+  assign sum231 = {base231[16], base231} + {{8{prod231[9]}}, prod231};
   assign acc_next231 = sum231[16:0];
   assign w232 = w232_bits;
   assign base232 = prod_fresh ? base232_ext : base232_rd;
   assign prod232 = prod_r232;
-  assign sum232 = {base232[16], base232} + {{7{prod232[10]}}, prod232};
+  assign sum232 = {base232[16], base232} + {{8{prod232[9]}}, prod232};
   assign acc_next232 = sum232[16:0];
   assign w233 = w233_bits;
   assign base233 = prod_fresh ? base233_ext : base233_rd;
   assign prod233 = prod_r233;
-  assign sum233 = {base233[16], base233} + {{7{prod233[10]}}, prod233};
+  assign sum233 = {base233[16], base233} + {{8{prod233[9]}}, prod233};
   assign acc_next233 = sum233[16:0];
   assign w234 = w234_bits;
   assign base234 = prod_fresh ? base234_ext : base234_rd;
   assign prod234 = prod_r234;
-  assign sum234 = {base234[16], base234} + {{7{prod234[10]}}, prod234};
+  assign sum234 = {base234[16], base234} + {{8{prod234[9]}}, prod234};
   assign acc_next234 = sum234[16:0];
   assign w235 = w235_bits;
   assign base235 = prod_fresh ? base235_ext : base235_rd;
   assign prod235 = prod_r235;
-  assign sum235 = {base235[16], base235} + {{7{prod235[10]}}, prod235};
+  assign sum235 = {base235[16], base235} + {{8{prod235[9]}}, prod235};
   assign acc_next235 = sum235[16:0];
   assign w236 = w236_bits;
   assign base236 = prod_fresh ? base236_ext : base236_rd;
   assign prod236 = prod_r236;
-  assign sum236 = {base236[16], base236} + {{7{prod236[10]}}, prod236};
+  assign sum236 = {base236[16], base236} + {{8{prod236[9]}}, prod236};
   assign acc_next236 = sum236[16:0];
   assign w237 = w237_bits;
   assign base237 = prod_fresh ? base237_ext : base237_rd;
   assign prod237 = prod_r237;
-  assign sum237 = {base237[16], base237} + {{7{prod237[10]}}, prod237};
+  assign sum237 = {base237[16], base237} + {{8{prod237[9]}}, prod237};
   assign acc_next237 = sum237[16:0];
   assign w238 = w238_bits;
   assign base238 = prod_fresh ? base238_ext : base238_rd;
   assign prod238 = prod_r238;
-  assign sum238 = {base238[16], base238} + {{7{prod238[10]}}, prod238};
+  assign sum238 = {base238[16], base238} + {{8{prod238[9]}}, prod238};
   assign acc_next238 = sum238[16:0];
   assign w239 = w239_bits;
   assign base239 = prod_fresh ? base239_ext : base239_rd;
   assign prod239 = prod_r239;
-  assign sum239 = {base239[16], base239} + {{7{prod239[10]}}, prod239};
+  assign sum239 = {base239[16], base239} + {{8{prod239[9]}}, prod239};
   assign acc_next239 = sum239[16:0];
   assign w240 = w240_bits;
   assign base240 = prod_fresh ? base240_ext : base240_rd;
   assign prod240 = prod_r240;
-  assign sum240 = {base240[16], base240} + {{7{prod240[10]}}, prod240};
+  assign sum240 = {base240[16], base240} + {{8{prod240[9]}}, prod240};
   assign acc_next240 = sum240[16:0];
   assign w241 = w241_bits;
   assign base241 = prod_fresh ? base241_ext : base241_rd;
   assign prod241 = prod_r241;
-  assign sum241 = {base241[16], base241} + {{7{prod241[10]}}, prod241};
+  assign sum241 = {base241[16], base241} + {{8{prod241[9]}}, prod241};
   assign acc_next241 = sum241[16:0];
   assign w242 = w242_bits;
   assign base242 = prod_fresh ? base242_ext : base242_rd;
   assign prod242 = prod_r242;
-  assign sum242 = {base242[16], base242} + {{7{prod242[10]}}, prod242};
+  assign sum242 = {base242[16], base242} + {{8{prod242[9]}}, prod242};
   assign acc_next242 = sum242[16:0];
   assign w243 = w243_bits;
   assign base243 = prod_fresh ? base243_ext : base243_rd;
   assign prod243 = prod_r243;
-  assign sum243 = {base243[16], base243} + {{7{prod243[10]}}, prod243};
+  assign sum243 = {base243[16], base243} + {{8{prod243[9]}}, prod243};
   assign acc_next243 = sum243[16:0];
   assign w244 = w244_bits;
   assign base244 = prod_fresh ? base244_ext : base244_rd;
   assign prod244 = prod_r244;
-  assign sum244 = {base244[16], base244} + {{7{prod244[10]}}, prod244};
+  assign sum244 = {base244[16], base244} + {{8{prod244[9]}}, prod244};
   assign acc_next244 = sum244[16:0];
   assign w245 = w245_bits;
   assign base245 = prod_fresh ? base245_ext : base245_rd;
   assign prod245 = prod_r245;
-  assign sum245 = {base245[16], base245} + {{7{prod245[10]}}, prod245};
+  assign sum245 = {base245[16], base245} + {{8{prod245[9]}}, prod245};
   assign acc_next245 = sum245[16:0];
   assign w246 = w246_bits;
   assign base246 = prod_fresh ? base246_ext : base246_rd;
   assign prod246 = prod_r246;
-  assign sum246 = {base246[16], base246} + {{7{prod246[10]}}, prod246};
+  assign sum246 = {base246[16], base246} + {{8{prod246[9]}}, prod246};
   assign acc_next246 = sum246[16:0];
   assign w247 = w247_bits;
   assign base247 = prod_fresh ? base247_ext : base247_rd;
   assign prod247 = prod_r247;
-  assign sum247 = {base247[16], base247} + {{7{prod247[10]}}, prod247};
+  assign sum247 = {base247[16], base247} + {{8{prod247[9]}}, prod247};
   assign acc_next247 = sum247[16:0];
   assign w248 = w248_bits;
   assign base248 = prod_fresh ? base248_ext : base248_rd;
   assign prod248 = prod_r248;
-  assign sum248 = {base248[16], base248} + {{7{prod248[10]}}, prod248};
+  assign sum248 = {base248[16], base248} + {{8{prod248[9]}}, prod248};
   assign acc_next248 = sum248[16:0];
   assign w249 = w249_bits;
   assign base249 = prod_fresh ? base249_ext : base249_rd;
   assign prod249 = prod_r249;
-  assign sum249 = {base249[16], base249} + {{7{prod249[10]}}, prod249};
+  assign sum249 = {base249[16], base249} + {{8{prod249[9]}}, prod249};
   assign acc_next249 = sum249[16:0];
   assign w250 = w250_bits;
   assign base250 = prod_fresh ? base250_ext : base250_rd;
   assign prod250 = prod_r250;
-  assign sum250 = {base250[16], base250} + {{7{prod250[10]}}, prod250};
+  assign sum250 = {base250[16], base250} + {{8{prod250[9]}}, prod250};
   assign acc_next250 = sum250[16:0];
   assign w251 = w251_bits;
   assign base251 = prod_fresh ? base251_ext : base251_rd;
   assign prod251 = prod_r251;
-  assign sum251 = {base251[16], base251} + {{7{prod251[10]}}, prod251};
+  assign sum251 = {base251[16], base251} + {{8{prod251[9]}}, prod251};
   assign acc_next251 = sum251[16:0];
   assign w252 = w252_bits;
   assign base252 = prod_fresh ? base252_ext : base252_rd;
   assign prod252 = prod_r252;
-  assign sum252 = {base252[16], base252} + {{7{prod252[10]}}, prod252};
+  assign sum252 = {base252[16], base252} + {{8{prod252[9]}}, prod252};
   assign acc_next252 = sum252[16:0];
   assign w253 = w253_bits;
   assign base253 = prod_fresh ? base253_ext : base253_rd;
   assign prod253 = prod_r253;
-  assign sum253 = {base253[16], base253} + {{7{prod253[10]}}, prod253};
+  assign sum253 = {base253[16], base253} + {{8{prod253[9]}}, prod253};
   assign acc_next253 = sum253[16:0];
   assign w254 = w254_bits;
   assign base254 = prod_fresh ? base254_ext : base254_rd;
   assign prod254 = prod_r254;
-  assign sum254 = {base254[16], base254} + {{7{prod254[10]}}, prod254};
+  assign sum254 = {base254[16], base254} + {{8{prod254[9]}}, prod254};
   assign acc_next254 = sum254[16:0];
   assign w255 = w255_bits;
   assign base255 = prod_fresh ? base255_ext : base255_rd;
   assign prod255 = prod_r255;
-  assign sum255 = {base255[16], base255} + {{7{prod255[10]}}, prod255};
+  assign sum255 = {base255[16], base255} + {{8{prod255[9]}}, prod255};
   assign acc_next255 = sum255[16:0];
   assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 3'd5;
@@ -8915,526 +11474,526 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   always @(posedge clk)
     if (add_valid) prod_fresh <= add_fresh;
   always @(posedge clk)
-    if (add_valid) prod_r0 <= prod_r0_next_mul;
+    if (add_valid) prod_r0 <= prod_r0_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r1 <= prod_r1_next_mul;
+    if (add_valid) prod_r1 <= prod_r1_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r2 <= prod_r2_next_mul;
+    if (add_valid) prod_r2 <= prod_r2_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r3 <= prod_r3_next_mul;
+    if (add_valid) prod_r3 <= prod_r3_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r4 <= prod_r4_next_mul;
+    if (add_valid) prod_r4 <= prod_r4_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r5 <= prod_r5_next_mul;
+    if (add_valid) prod_r5 <= prod_r5_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r6 <= prod_r6_next_mul;
+    if (add_valid) prod_r6 <= prod_r6_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r7 <= prod_r7_next_mul;
+    if (add_valid) prod_r7 <= prod_r7_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r8 <= prod_r8_next_mul;
+    if (add_valid) prod_r8 <= prod_r8_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r9 <= prod_r9_next_mul;
+    if (add_valid) prod_r9 <= prod_r9_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r10 <= prod_r10_next_mul;
+    if (add_valid) prod_r10 <= prod_r10_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r11 <= prod_r11_next_mul;
+    if (add_valid) prod_r11 <= prod_r11_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r12 <= prod_r12_next_mul;
+    if (add_valid) prod_r12 <= prod_r12_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r13 <= prod_r13_next_mul;
+    if (add_valid) prod_r13 <= prod_r13_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r14 <= prod_r14_next_mul;
+    if (add_valid) prod_r14 <= prod_r14_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r15 <= prod_r15_next_mul;
+    if (add_valid) prod_r15 <= prod_r15_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r16 <= prod_r16_next_mul;
+    if (add_valid) prod_r16 <= prod_r16_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r17 <= prod_r17_next_mul;
+    if (add_valid) prod_r17 <= prod_r17_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r18 <= prod_r18_next_mul;
+    if (add_valid) prod_r18 <= prod_r18_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r19 <= prod_r19_next_mul;
+    if (add_valid) prod_r19 <= prod_r19_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r20 <= prod_r20_next_mul;
+    if (add_valid) prod_r20 <= prod_r20_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r21 <= prod_r21_next_mul;
+    if (add_valid) prod_r21 <= prod_r21_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r22 <= prod_r22_next_mul;
+    if (add_valid) prod_r22 <= prod_r22_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r23 <= prod_r23_next_mul;
+    if (add_valid) prod_r23 <= prod_r23_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r24 <= prod_r24_next_mul;
+    if (add_valid) prod_r24 <= prod_r24_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r25 <= prod_r25_next_mul;
+    if (add_valid) prod_r25 <= prod_r25_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r26 <= prod_r26_next_mul;
+    if (add_valid) prod_r26 <= prod_r26_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r27 <= prod_r27_next_mul;
+    if (add_valid) prod_r27 <= prod_r27_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r28 <= prod_r28_next_mul;
+    if (add_valid) prod_r28 <= prod_r28_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r29 <= prod_r29_next_mul;
+    if (add_valid) prod_r29 <= prod_r29_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r30 <= prod_r30_next_mul;
+    if (add_valid) prod_r30 <= prod_r30_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r31 <= prod_r31_next_mul;
+    if (add_valid) prod_r31 <= prod_r31_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r32 <= prod_r32_next_mul;
+    if (add_valid) prod_r32 <= prod_r32_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r33 <= prod_r33_next_mul;
+    if (add_valid) prod_r33 <= prod_r33_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r34 <= prod_r34_next_mul;
+    if (add_valid) prod_r34 <= prod_r34_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r35 <= prod_r35_next_mul;
+    if (add_valid) prod_r35 <= prod_r35_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r36 <= prod_r36_next_mul;
+    if (add_valid) prod_r36 <= prod_r36_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r37 <= prod_r37_next_mul;
+    if (add_valid) prod_r37 <= prod_r37_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r38 <= prod_r38_next_mul;
+    if (add_valid) prod_r38 <= prod_r38_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r39 <= prod_r39_next_mul;
+    if (add_valid) prod_r39 <= prod_r39_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r40 <= prod_r40_next_mul;
+    if (add_valid) prod_r40 <= prod_r40_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r41 <= prod_r41_next_mul;
+    if (add_valid) prod_r41 <= prod_r41_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r42 <= prod_r42_next_mul;
+    if (add_valid) prod_r42 <= prod_r42_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r43 <= prod_r43_next_mul;
+    if (add_valid) prod_r43 <= prod_r43_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r44 <= prod_r44_next_mul;
+    if (add_valid) prod_r44 <= prod_r44_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r45 <= prod_r45_next_mul;
+    if (add_valid) prod_r45 <= prod_r45_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r46 <= prod_r46_next_mul;
+    if (add_valid) prod_r46 <= prod_r46_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r47 <= prod_r47_next_mul;
+    if (add_valid) prod_r47 <= prod_r47_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r48 <= prod_r48_next_mul;
+    if (add_valid) prod_r48 <= prod_r48_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r49 <= prod_r49_next_mul;
+    if (add_valid) prod_r49 <= prod_r49_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r50 <= prod_r50_next_mul;
+    if (add_valid) prod_r50 <= prod_r50_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r51 <= prod_r51_next_mul;
+    if (add_valid) prod_r51 <= prod_r51_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r52 <= prod_r52_next_mul;
+    if (add_valid) prod_r52 <= prod_r52_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r53 <= prod_r53_next_mul;
+    if (add_valid) prod_r53 <= prod_r53_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r54 <= prod_r54_next_mul;
+    if (add_valid) prod_r54 <= prod_r54_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r55 <= prod_r55_next_mul;
+    if (add_valid) prod_r55 <= prod_r55_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r56 <= prod_r56_next_mul;
+    if (add_valid) prod_r56 <= prod_r56_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r57 <= prod_r57_next_mul;
+    if (add_valid) prod_r57 <= prod_r57_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r58 <= prod_r58_next_mul;
+    if (add_valid) prod_r58 <= prod_r58_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r59 <= prod_r59_next_mul;
+    if (add_valid) prod_r59 <= prod_r59_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r60 <= prod_r60_next_mul;
+    if (add_valid) prod_r60 <= prod_r60_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r61 <= prod_r61_next_mul;
+    if (add_valid) prod_r61 <= prod_r61_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r62 <= prod_r62_next_mul;
+    if (add_valid) prod_r62 <= prod_r62_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r63 <= prod_r63_next_mul;
+    if (add_valid) prod_r63 <= prod_r63_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r64 <= prod_r64_next_mul;
+    if (add_valid) prod_r64 <= prod_r64_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r65 <= prod_r65_next_mul;
+    if (add_valid) prod_r65 <= prod_r65_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r66 <= prod_r66_next_mul;
+    if (add_valid) prod_r66 <= prod_r66_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r67 <= prod_r67_next_mul;
+    if (add_valid) prod_r67 <= prod_r67_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r68 <= prod_r68_next_mul;
+    if (add_valid) prod_r68 <= prod_r68_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r69 <= prod_r69_next_mul;
+    if (add_valid) prod_r69 <= prod_r69_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r70 <= prod_r70_next_mul;
+    if (add_valid) prod_r70 <= prod_r70_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r71 <= prod_r71_next_mul;
+    if (add_valid) prod_r71 <= prod_r71_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r72 <= prod_r72_next_mul;
+    if (add_valid) prod_r72 <= prod_r72_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r73 <= prod_r73_next_mul;
+    if (add_valid) prod_r73 <= prod_r73_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r74 <= prod_r74_next_mul;
+    if (add_valid) prod_r74 <= prod_r74_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r75 <= prod_r75_next_mul;
+    if (add_valid) prod_r75 <= prod_r75_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r76 <= prod_r76_next_mul;
+    if (add_valid) prod_r76 <= prod_r76_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r77 <= prod_r77_next_mul;
+    if (add_valid) prod_r77 <= prod_r77_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r78 <= prod_r78_next_mul;
+    if (add_valid) prod_r78 <= prod_r78_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r79 <= prod_r79_next_mul;
+    if (add_valid) prod_r79 <= prod_r79_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r80 <= prod_r80_next_mul;
+    if (add_valid) prod_r80 <= prod_r80_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r81 <= prod_r81_next_mul;
+    if (add_valid) prod_r81 <= prod_r81_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r82 <= prod_r82_next_mul;
+    if (add_valid) prod_r82 <= prod_r82_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r83 <= prod_r83_next_mul;
+    if (add_valid) prod_r83 <= prod_r83_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r84 <= prod_r84_next_mul;
+    if (add_valid) prod_r84 <= prod_r84_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r85 <= prod_r85_next_mul;
+    if (add_valid) prod_r85 <= prod_r85_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r86 <= prod_r86_next_mul;
+    if (add_valid) prod_r86 <= prod_r86_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r87 <= prod_r87_next_mul;
+    if (add_valid) prod_r87 <= prod_r87_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r88 <= prod_r88_next_mul;
+    if (add_valid) prod_r88 <= prod_r88_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r89 <= prod_r89_next_mul;
+    if (add_valid) prod_r89 <= prod_r89_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r90 <= prod_r90_next_mul;
+    if (add_valid) prod_r90 <= prod_r90_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r91 <= prod_r91_next_mul;
+    if (add_valid) prod_r91 <= prod_r91_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r92 <= prod_r92_next_mul;
+    if (add_valid) prod_r92 <= prod_r92_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r93 <= prod_r93_next_mul;
+    if (add_valid) prod_r93 <= prod_r93_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r94 <= prod_r94_next_mul;
+    if (add_valid) prod_r94 <= prod_r94_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r95 <= prod_r95_next_mul;
+    if (add_valid) prod_r95 <= prod_r95_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r96 <= prod_r96_next_mul;
+    if (add_valid) prod_r96 <= prod_r96_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r97 <= prod_r97_next_mul;
+    if (add_valid) prod_r97 <= prod_r97_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r98 <= prod_r98_next_mul;
+    if (add_valid) prod_r98 <= prod_r98_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r99 <= prod_r99_next_mul;
+    if (add_valid) prod_r99 <= prod_r99_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r100 <= prod_r100_next_mul;
+    if (add_valid) prod_r100 <= prod_r100_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r101 <= prod_r101_next_mul;
+    if (add_valid) prod_r101 <= prod_r101_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r102 <= prod_r102_next_mul;
+    if (add_valid) prod_r102 <= prod_r102_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r103 <= prod_r103_next_mul;
+    if (add_valid) prod_r103 <= prod_r103_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r104 <= prod_r104_next_mul;
+    if (add_valid) prod_r104 <= prod_r104_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r105 <= prod_r105_next_mul;
+    if (add_valid) prod_r105 <= prod_r105_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r106 <= prod_r106_next_mul;
+    if (add_valid) prod_r106 <= prod_r106_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r107 <= prod_r107_next_mul;
+    if (add_valid) prod_r107 <= prod_r107_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r108 <= prod_r108_next_mul;
+    if (add_valid) prod_r108 <= prod_r108_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r109 <= prod_r109_next_mul;
+    if (add_valid) prod_r109 <= prod_r109_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r110 <= prod_r110_next_mul;
+    if (add_valid) prod_r110 <= prod_r110_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r111 <= prod_r111_next_mul;
+    if (add_valid) prod_r111 <= prod_r111_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r112 <= prod_r112_next_mul;
+    if (add_valid) prod_r112 <= prod_r112_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r113 <= prod_r113_next_mul;
+    if (add_valid) prod_r113 <= prod_r113_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r114 <= prod_r114_next_mul;
+    if (add_valid) prod_r114 <= prod_r114_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r115 <= prod_r115_next_mul;
+    if (add_valid) prod_r115 <= prod_r115_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r116 <= prod_r116_next_mul;
+    if (add_valid) prod_r116 <= prod_r116_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r117 <= prod_r117_next_mul;
+    if (add_valid) prod_r117 <= prod_r117_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r118 <= prod_r118_next_mul;
+    if (add_valid) prod_r118 <= prod_r118_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r119 <= prod_r119_next_mul;
+    if (add_valid) prod_r119 <= prod_r119_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r120 <= prod_r120_next_mul;
+    if (add_valid) prod_r120 <= prod_r120_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r121 <= prod_r121_next_mul;
+    if (add_valid) prod_r121 <= prod_r121_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r122 <= prod_r122_next_mul;
+    if (add_valid) prod_r122 <= prod_r122_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r123 <= prod_r123_next_mul;
+    if (add_valid) prod_r123 <= prod_r123_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r124 <= prod_r124_next_mul;
+    if (add_valid) prod_r124 <= prod_r124_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r125 <= prod_r125_next_mul;
+    if (add_valid) prod_r125 <= prod_r125_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r126 <= prod_r126_next_mul;
+    if (add_valid) prod_r126 <= prod_r126_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r127 <= prod_r127_next_mul;
+    if (add_valid) prod_r127 <= prod_r127_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r128 <= prod_r128_next_mul;
+    if (add_valid) prod_r128 <= prod_r128_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r129 <= prod_r129_next_mul;
+    if (add_valid) prod_r129 <= prod_r129_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r130 <= prod_r130_next_mul;
+    if (add_valid) prod_r130 <= prod_r130_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r131 <= prod_r131_next_mul;
+    if (add_valid) prod_r131 <= prod_r131_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r132 <= prod_r132_next_mul;
+    if (add_valid) prod_r132 <= prod_r132_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r133 <= prod_r133_next_mul;
+    if (add_valid) prod_r133 <= prod_r133_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r134 <= prod_r134_next_mul;
+    if (add_valid) prod_r134 <= prod_r134_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r135 <= prod_r135_next_mul;
+    if (add_valid) prod_r135 <= prod_r135_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r136 <= prod_r136_next_mul;
+    if (add_valid) prod_r136 <= prod_r136_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r137 <= prod_r137_next_mul;
+    if (add_valid) prod_r137 <= prod_r137_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r138 <= prod_r138_next_mul;
+    if (add_valid) prod_r138 <= prod_r138_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r139 <= prod_r139_next_mul;
+    if (add_valid) prod_r139 <= prod_r139_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r140 <= prod_r140_next_mul;
+    if (add_valid) prod_r140 <= prod_r140_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r141 <= prod_r141_next_mul;
+    if (add_valid) prod_r141 <= prod_r141_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r142 <= prod_r142_next_mul;
+    if (add_valid) prod_r142 <= prod_r142_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r143 <= prod_r143_next_mul;
+    if (add_valid) prod_r143 <= prod_r143_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r144 <= prod_r144_next_mul;
+    if (add_valid) prod_r144 <= prod_r144_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r145 <= prod_r145_next_mul;
+    if (add_valid) prod_r145 <= prod_r145_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r146 <= prod_r146_next_mul;
+    if (add_valid) prod_r146 <= prod_r146_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r147 <= prod_r147_next_mul;
+    if (add_valid) prod_r147 <= prod_r147_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r148 <= prod_r148_next_mul;
+    if (add_valid) prod_r148 <= prod_r148_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r149 <= prod_r149_next_mul;
+    if (add_valid) prod_r149 <= prod_r149_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r150 <= prod_r150_next_mul;
+    if (add_valid) prod_r150 <= prod_r150_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r151 <= prod_r151_next_mul;
+    if (add_valid) prod_r151 <= prod_r151_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r152 <= prod_r152_next_mul;
+    if (add_valid) prod_r152 <= prod_r152_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r153 <= prod_r153_next_mul;
+    if (add_valid) prod_r153 <= prod_r153_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r154 <= prod_r154_next_mul;
+    if (add_valid) prod_r154 <= prod_r154_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r155 <= prod_r155_next_mul;
+    if (add_valid) prod_r155 <= prod_r155_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r156 <= prod_r156_next_mul;
+    if (add_valid) prod_r156 <= prod_r156_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r157 <= prod_r157_next_mul;
+    if (add_valid) prod_r157 <= prod_r157_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r158 <= prod_r158_next_mul;
+    if (add_valid) prod_r158 <= prod_r158_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r159 <= prod_r159_next_mul;
+    if (add_valid) prod_r159 <= prod_r159_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r160 <= prod_r160_next_mul;
+    if (add_valid) prod_r160 <= prod_r160_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r161 <= prod_r161_next_mul;
+    if (add_valid) prod_r161 <= prod_r161_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r162 <= prod_r162_next_mul;
+    if (add_valid) prod_r162 <= prod_r162_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r163 <= prod_r163_next_mul;
+    if (add_valid) prod_r163 <= prod_r163_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r164 <= prod_r164_next_mul;
+    if (add_valid) prod_r164 <= prod_r164_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r165 <= prod_r165_next_mul;
+    if (add_valid) prod_r165 <= prod_r165_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r166 <= prod_r166_next_mul;
+    if (add_valid) prod_r166 <= prod_r166_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r167 <= prod_r167_next_mul;
+    if (add_valid) prod_r167 <= prod_r167_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r168 <= prod_r168_next_mul;
+    if (add_valid) prod_r168 <= prod_r168_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r169 <= prod_r169_next_mul;
+    if (add_valid) prod_r169 <= prod_r169_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r170 <= prod_r170_next_mul;
+    if (add_valid) prod_r170 <= prod_r170_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r171 <= prod_r171_next_mul;
+    if (add_valid) prod_r171 <= prod_r171_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r172 <= prod_r172_next_mul;
+    if (add_valid) prod_r172 <= prod_r172_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r173 <= prod_r173_next_mul;
+    if (add_valid) prod_r173 <= prod_r173_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r174 <= prod_r174_next_mul;
+    if (add_valid) prod_r174 <= prod_r174_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r175 <= prod_r175_next_mul;
+    if (add_valid) prod_r175 <= prod_r175_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r176 <= prod_r176_next_mul;
+    if (add_valid) prod_r176 <= prod_r176_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r177 <= prod_r177_next_mul;
+    if (add_valid) prod_r177 <= prod_r177_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r178 <= prod_r178_next_mul;
+    if (add_valid) prod_r178 <= prod_r178_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r179 <= prod_r179_next_mul;
+    if (add_valid) prod_r179 <= prod_r179_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r180 <= prod_r180_next_mul;
+    if (add_valid) prod_r180 <= prod_r180_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r181 <= prod_r181_next_mul;
+    if (add_valid) prod_r181 <= prod_r181_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r182 <= prod_r182_next_mul;
+    if (add_valid) prod_r182 <= prod_r182_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r183 <= prod_r183_next_mul;
+    if (add_valid) prod_r183 <= prod_r183_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r184 <= prod_r184_next_mul;
+    if (add_valid) prod_r184 <= prod_r184_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r185 <= prod_r185_next_mul;
+    if (add_valid) prod_r185 <= prod_r185_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r186 <= prod_r186_next_mul;
+    if (add_valid) prod_r186 <= prod_r186_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r187 <= prod_r187_next_mul;
+    if (add_valid) prod_r187 <= prod_r187_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r188 <= prod_r188_next_mul;
+    if (add_valid) prod_r188 <= prod_r188_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r189 <= prod_r189_next_mul;
+    if (add_valid) prod_r189 <= prod_r189_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r190 <= prod_r190_next_mul;
+    if (add_valid) prod_r190 <= prod_r190_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r191 <= prod_r191_next_mul;
+    if (add_valid) prod_r191 <= prod_r191_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r192 <= prod_r192_next_mul;
+    if (add_valid) prod_r192 <= prod_r192_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r193 <= prod_r193_next_mul;
+    if (add_valid) prod_r193 <= prod_r193_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r194 <= prod_r194_next_mul;
+    if (add_valid) prod_r194 <= prod_r194_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r195 <= prod_r195_next_mul;
+    if (add_valid) prod_r195 <= prod_r195_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r196 <= prod_r196_next_mul;
+    if (add_valid) prod_r196 <= prod_r196_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r197 <= prod_r197_next_mul;
+    if (add_valid) prod_r197 <= prod_r197_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r198 <= prod_r198_next_mul;
+    if (add_valid) prod_r198 <= prod_r198_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r199 <= prod_r199_next_mul;
+    if (add_valid) prod_r199 <= prod_r199_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r200 <= prod_r200_next_mul;
+    if (add_valid) prod_r200 <= prod_r200_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r201 <= prod_r201_next_mul;
+    if (add_valid) prod_r201 <= prod_r201_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r202 <= prod_r202_next_mul;
+    if (add_valid) prod_r202 <= prod_r202_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r203 <= prod_r203_next_mul;
+    if (add_valid) prod_r203 <= prod_r203_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r204 <= prod_r204_next_mul;
+    if (add_valid) prod_r204 <= prod_r204_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r205 <= prod_r205_next_mul;
+    if (add_valid) prod_r205 <= prod_r205_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r206 <= prod_r206_next_mul;
+    if (add_valid) prod_r206 <= prod_r206_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r207 <= prod_r207_next_mul;
+    if (add_valid) prod_r207 <= prod_r207_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r208 <= prod_r208_next_mul;
+    if (add_valid) prod_r208 <= prod_r208_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r209 <= prod_r209_next_mul;
+    if (add_valid) prod_r209 <= prod_r209_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r210 <= prod_r210_next_mul;
+    if (add_valid) prod_r210 <= prod_r210_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r211 <= prod_r211_next_mul;
+    if (add_valid) prod_r211 <= prod_r211_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r212 <= prod_r212_next_mul;
+    if (add_valid) prod_r212 <= prod_r212_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r213 <= prod_r213_next_mul;
+    if (add_valid) prod_r213 <= prod_r213_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r214 <= prod_r214_next_mul;
+    if (add_valid) prod_r214 <= prod_r214_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r215 <= prod_r215_next_mul;
+    if (add_valid) prod_r215 <= prod_r215_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r216 <= prod_r216_next_mul;
+    if (add_valid) prod_r216 <= prod_r216_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r217 <= prod_r217_next_mul;
+    if (add_valid) prod_r217 <= prod_r217_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r218 <= prod_r218_next_mul;
+    if (add_valid) prod_r218 <= prod_r218_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r219 <= prod_r219_next_mul;
+    if (add_valid) prod_r219 <= prod_r219_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r220 <= prod_r220_next_mul;
+    if (add_valid) prod_r220 <= prod_r220_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r221 <= prod_r221_next_mul;
+    if (add_valid) prod_r221 <= prod_r221_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r222 <= prod_r222_next_mul;
+    if (add_valid) prod_r222 <= prod_r222_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r223 <= prod_r223_next_mul;
+    if (add_valid) prod_r223 <= prod_r223_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r224 <= prod_r224_next_mul;
+    if (add_valid) prod_r224 <= prod_r224_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r225 <= prod_r225_next_mul;
+    if (add_valid) prod_r225 <= prod_r225_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r226 <= prod_r226_next_mul;
+    if (add_valid) prod_r226 <= prod_r226_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r227 <= prod_r227_next_mul;
+    if (add_valid) prod_r227 <= prod_r227_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r228 <= prod_r228_next_mul;
+    if (add_valid) prod_r228 <= prod_r228_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r229 <= prod_r229_next_mul;
+    if (add_valid) prod_r229 <= prod_r229_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r230 <= prod_r230_next_mul;
+    if (add_valid) prod_r230 <= prod_r230_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r231 <= prod_r231_next_mul;
+    if (add_valid) prod_r231 <= prod_r231_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r232 <= prod_r232_next_mul;
+    if (add_valid) prod_r232 <= prod_r232_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r233 <= prod_r233_next_mul;
+    if (add_valid) prod_r233 <= prod_r233_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r234 <= prod_r234_next_mul;
+    if (add_valid) prod_r234 <= prod_r234_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r235 <= prod_r235_next_mul;
+    if (add_valid) prod_r235 <= prod_r235_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r236 <= prod_r236_next_mul;
+    if (add_valid) prod_r236 <= prod_r236_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r237 <= prod_r237_next_mul;
+    if (add_valid) prod_r237 <= prod_r237_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r238 <= prod_r238_next_mul;
+    if (add_valid) prod_r238 <= prod_r238_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r239 <= prod_r239_next_mul;
+    if (add_valid) prod_r239 <= prod_r239_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r240 <= prod_r240_next_mul;
+    if (add_valid) prod_r240 <= prod_r240_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r241 <= prod_r241_next_mul;
+    if (add_valid) prod_r241 <= prod_r241_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r242 <= prod_r242_next_mul;
+    if (add_valid) prod_r242 <= prod_r242_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r243 <= prod_r243_next_mul;
+    if (add_valid) prod_r243 <= prod_r243_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r244 <= prod_r244_next_mul;
+    if (add_valid) prod_r244 <= prod_r244_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r245 <= prod_r245_next_mul;
+    if (add_valid) prod_r245 <= prod_r245_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r246 <= prod_r246_next_mul;
+    if (add_valid) prod_r246 <= prod_r246_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r247 <= prod_r247_next_mul;
+    if (add_valid) prod_r247 <= prod_r247_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r248 <= prod_r248_next_mul;
+    if (add_valid) prod_r248 <= prod_r248_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r249 <= prod_r249_next_mul;
+    if (add_valid) prod_r249 <= prod_r249_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r250 <= prod_r250_next_mul;
+    if (add_valid) prod_r250 <= prod_r250_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r251 <= prod_r251_next_mul;
+    if (add_valid) prod_r251 <= prod_r251_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r252 <= prod_r252_next_mul;
+    if (add_valid) prod_r252 <= prod_r252_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r253 <= prod_r253_next_mul;
+    if (add_valid) prod_r253 <= prod_r253_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r254 <= prod_r254_next_mul;
+    if (add_valid) prod_r254 <= prod_r254_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r255 <= prod_r255_next_mul;
+    if (add_valid) prod_r255 <= prod_r255_next_add;
   always @(posedge clk)
     if (rst) out_valid_r <= 1'd0;
     else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (drain_load) out_group_r <= drain_group;
+    if (out_free) out_group_r <= drain_group;
   always @(posedge clk)
-    if (drain_load) out_last_r <= drain_last;
+    if (out_free) out_last_r <= drain_last;
   always @(posedge clk)
-    if (drain_load) out_current_r <= out_current_r_next_cat;
+    if (out_free) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
@@ -9444,6 +12003,6 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   always @(posedge clk)
     if (start_drain) drain_fresh <= drain_fresh_next_and;
   always @(posedge clk)
-    if (issue) weight_q <= weights[weight_addr];
+    weight_q <= weights[weight_addr];
 endmodule
 `default_nettype wire

@@ -6,11 +6,12 @@
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[1:0] (g), out_current[1439:0] (lane p at [p*15 +: 15], signed:
 //      I[g*96 + p]; lanes >= C_out read 0), out_last (g = 3); 4 beat(s) per vector. The outputs are
-//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+//      out_last and out_current are undefined while out_valid is low.
 // Lanes P = 96, groups G = ceil(C_out/P) = 4: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 15 bits
 // (exact: range [-13368, 12249]).
-// Weight word registered before the add; the count x weight product registered before the add too: 3 cycle(s) from issue to write.
+// Weight word registered before the add; the count x weight product (a shift-and-add in logic) registered before the add too: 3 cycle(s) from issue to write.
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (the drain waits
 // 0 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
 // costs 1 cycle(s) per vector on top of events x G.
@@ -70,768 +71,768 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
@@ -1637,103 +1638,582 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [1:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r16_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r17_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r18_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r19_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r20_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r21_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r22_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r23_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r24_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r25_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r26_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r27_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r28_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r29_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r30_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r31_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r32_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r33_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r34_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r35_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r36_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r37_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r38_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r39_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r40_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r41_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r42_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r43_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r44_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r45_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r46_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r47_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r48_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r49_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r50_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r51_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r52_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r53_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r54_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r55_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r56_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r57_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r58_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r59_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r60_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r61_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r62_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r63_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r64_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r65_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r66_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r67_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r68_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r69_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r70_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r71_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r72_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r73_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r74_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r75_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r76_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r77_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r78_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r79_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r80_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r81_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r82_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r83_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r84_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r85_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r86_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r87_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r88_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r89_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r90_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r91_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r92_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r93_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r94_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r95_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r0_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r0_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r1_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r1_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r2_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r2_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r3_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r3_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r4_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r4_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r5_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r5_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r6_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r6_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r7_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r7_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r8_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r8_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r9_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r9_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r10_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r10_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r11_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r11_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r12_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r12_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r13_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r13_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r14_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r14_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r15_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r15_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r16_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r16_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r16_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r16_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r16_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r16_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r17_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r17_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r17_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r17_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r17_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r17_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r18_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r18_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r18_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r18_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r18_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r18_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r19_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r19_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r19_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r19_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r19_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r19_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r20_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r20_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r20_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r20_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r20_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r20_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r21_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r21_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r21_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r21_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r21_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r21_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r22_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r22_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r22_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r22_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r22_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r22_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r23_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r23_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r23_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r23_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r23_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r23_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r24_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r24_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r24_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r24_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r24_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r24_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r25_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r25_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r25_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r25_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r25_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r25_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r26_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r26_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r26_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r26_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r26_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r26_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r27_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r27_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r27_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r27_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r27_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r27_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r28_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r28_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r28_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r28_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r28_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r28_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r29_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r29_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r29_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r29_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r29_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r29_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r30_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r30_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r30_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r30_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r30_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r30_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r31_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r31_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r31_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r31_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r31_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r31_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r32_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r32_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r32_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r32_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r32_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r32_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r33_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r33_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r33_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r33_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r33_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r33_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r34_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r34_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r34_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r34_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r34_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r34_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r35_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r35_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r35_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r35_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r35_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r35_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r36_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r36_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r36_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r36_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r36_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r36_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r37_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r37_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r37_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r37_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r37_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r37_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r38_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r38_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r38_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r38_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r38_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r38_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r39_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r39_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r39_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r39_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r39_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r39_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r40_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r40_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r40_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r40_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r40_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r40_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r41_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r41_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r41_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r41_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r41_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r41_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r42_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r42_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r42_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r42_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r42_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r42_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r43_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r43_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r43_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r43_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r43_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r43_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r44_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r44_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r44_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r44_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r44_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r44_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r45_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r45_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r45_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r45_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r45_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r45_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r46_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r46_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r46_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r46_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r46_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r46_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r47_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r47_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r47_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r47_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r47_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r47_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r48_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r48_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r48_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r48_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r48_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r48_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r49_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r49_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r49_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r49_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r49_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r49_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r50_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r50_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r50_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r50_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r50_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r50_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r51_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r51_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r51_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r51_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r51_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r51_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r52_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r52_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r52_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r52_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r52_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r52_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r53_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r53_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r53_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r53_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r53_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r53_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r54_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r54_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r54_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r54_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r54_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r54_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r55_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r55_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r55_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r55_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r55_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r55_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r56_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r56_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r56_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r56_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r56_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r56_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r57_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r57_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r57_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r57_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r57_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r57_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r58_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r58_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r58_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r58_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r58_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r58_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r59_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r59_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r59_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r59_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r59_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r59_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r60_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r60_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r60_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r60_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r60_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r60_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r61_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r61_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r61_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r61_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r61_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r61_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r62_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r62_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r62_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r62_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r62_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r62_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r63_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r63_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r63_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r63_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r63_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r63_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r64_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r64_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r64_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r64_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r64_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r64_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r65_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r65_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r65_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r65_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r65_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r65_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r66_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r66_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r66_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r66_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r66_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r66_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r67_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r67_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r67_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r67_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r67_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r67_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r68_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r68_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r68_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r68_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r68_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r68_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r69_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r69_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r69_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r69_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r69_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r69_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r70_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r70_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r70_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r70_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r70_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r70_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r71_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r71_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r71_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r71_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r71_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r71_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r72_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r72_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r72_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r72_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r72_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r72_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r73_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r73_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r73_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r73_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r73_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r73_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r74_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r74_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r74_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r74_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r74_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r74_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r75_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r75_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r75_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r75_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r75_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r75_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r76_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r76_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r76_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r76_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r76_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r76_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r77_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r77_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r77_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r77_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r77_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r77_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r78_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r78_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r78_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r78_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r78_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r78_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r79_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r79_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r79_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r79_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r79_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r79_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r80_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r80_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r80_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r80_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r80_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r80_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r81_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r81_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r81_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r81_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r81_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r81_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r82_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r82_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r82_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r82_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r82_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r82_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r83_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r83_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r83_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r83_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r83_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r83_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r84_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r84_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r84_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r84_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r84_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r84_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r85_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r85_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r85_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r85_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r85_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r85_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r86_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r86_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r86_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r86_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r86_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r86_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r87_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r87_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r87_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r87_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r87_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r87_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r88_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r88_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r88_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r88_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r88_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r88_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r89_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r89_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r89_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r89_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r89_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r89_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r90_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r90_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r90_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r90_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r90_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r90_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r91_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r91_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r91_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r91_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r91_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r91_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r92_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r92_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r92_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r92_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r92_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r92_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r93_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r93_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r93_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r93_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r93_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r93_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r94_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r94_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r94_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r94_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r94_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r94_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r95_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r95_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r95_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r95_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r95_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r95_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1439:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -2732,103 +3212,582 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign group_next_mux = last_group ? 2'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign prod_r0_next_ext = {1'd0, add_count};
-  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
-  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
-  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
-  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
-  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
-  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
-  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
-  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
-  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
-  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
-  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
-  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
-  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
-  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
-  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
-  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
-  assign prod_r16_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w16[7]}}, w16};
-  assign prod_r17_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w17[7]}}, w17};
-  assign prod_r18_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w18[7]}}, w18};
-  assign prod_r19_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w19[7]}}, w19};
-  assign prod_r20_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w20[7]}}, w20};
-  assign prod_r21_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w21[7]}}, w21};
-  assign prod_r22_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w22[7]}}, w22};
-  assign prod_r23_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w23[7]}}, w23};
-  assign prod_r24_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w24[7]}}, w24};
-  assign prod_r25_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w25[7]}}, w25};
-  assign prod_r26_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w26[7]}}, w26};
-  assign prod_r27_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w27[7]}}, w27};
-  assign prod_r28_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w28[7]}}, w28};
-  assign prod_r29_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w29[7]}}, w29};
-  assign prod_r30_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w30[7]}}, w30};
-  assign prod_r31_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w31[7]}}, w31};
-  assign prod_r32_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w32[7]}}, w32};
-  assign prod_r33_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w33[7]}}, w33};
-  assign prod_r34_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w34[7]}}, w34};
-  assign prod_r35_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w35[7]}}, w35};
-  assign prod_r36_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w36[7]}}, w36};
-  assign prod_r37_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w37[7]}}, w37};
-  assign prod_r38_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w38[7]}}, w38};
-  assign prod_r39_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w39[7]}}, w39};
-  assign prod_r40_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w40[7]}}, w40};
-  assign prod_r41_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w41[7]}}, w41};
-  assign prod_r42_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w42[7]}}, w42};
-  assign prod_r43_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w43[7]}}, w43};
-  assign prod_r44_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w44[7]}}, w44};
-  assign prod_r45_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w45[7]}}, w45};
-  assign prod_r46_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w46[7]}}, w46};
-  assign prod_r47_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w47[7]}}, w47};
-  assign prod_r48_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w48[7]}}, w48};
-  assign prod_r49_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w49[7]}}, w49};
-  assign prod_r50_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w50[7]}}, w50};
-  assign prod_r51_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w51[7]}}, w51};
-  assign prod_r52_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w52[7]}}, w52};
-  assign prod_r53_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w53[7]}}, w53};
-  assign prod_r54_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w54[7]}}, w54};
-  assign prod_r55_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w55[7]}}, w55};
-  assign prod_r56_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w56[7]}}, w56};
-  assign prod_r57_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w57[7]}}, w57};
-  assign prod_r58_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w58[7]}}, w58};
-  assign prod_r59_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w59[7]}}, w59};
-  assign prod_r60_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w60[7]}}, w60};
-  assign prod_r61_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w61[7]}}, w61};
-  assign prod_r62_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w62[7]}}, w62};
-  assign prod_r63_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w63[7]}}, w63};
-  assign prod_r64_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w64[7]}}, w64};
-  assign prod_r65_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w65[7]}}, w65};
-  assign prod_r66_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w66[7]}}, w66};
-  assign prod_r67_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w67[7]}}, w67};
-  assign prod_r68_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w68[7]}}, w68};
-  assign prod_r69_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w69[7]}}, w69};
-  assign prod_r70_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w70[7]}}, w70};
-  assign prod_r71_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w71[7]}}, w71};
-  assign prod_r72_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w72[7]}}, w72};
-  assign prod_r73_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w73[7]}}, w73};
-  assign prod_r74_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w74[7]}}, w74};
-  assign prod_r75_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w75[7]}}, w75};
-  assign prod_r76_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w76[7]}}, w76};
-  assign prod_r77_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w77[7]}}, w77};
-  assign prod_r78_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w78[7]}}, w78};
-  assign prod_r79_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w79[7]}}, w79};
-  assign prod_r80_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w80[7]}}, w80};
-  assign prod_r81_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w81[7]}}, w81};
-  assign prod_r82_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w82[7]}}, w82};
-  assign prod_r83_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w83[7]}}, w83};
-  assign prod_r84_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w84[7]}}, w84};
-  assign prod_r85_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w85[7]}}, w85};
-  assign prod_r86_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w86[7]}}, w86};
-  assign prod_r87_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w87[7]}}, w87};
-  assign prod_r88_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w88[7]}}, w88};
-  assign prod_r89_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w89[7]}}, w89};
-  assign prod_r90_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w90[7]}}, w90};
-  assign prod_r91_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w91[7]}}, w91};
-  assign prod_r92_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w92[7]}}, w92};
-  assign prod_r93_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w93[7]}}, w93};
-  assign prod_r94_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w94[7]}}, w94};
-  assign prod_r95_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w95[7]}}, w95};
+  assign prod_r0_next_bits = add_count[0];
+  assign prod_r0_next_mux = prod_r0_next_bits ? w0 : 8'd0;
+  assign prod_r0_next_bits_1 = add_count[1];
+  assign prod_r0_next_shl = {w0, 1'd0};
+  assign prod_r0_next_mux_1 = prod_r0_next_bits_1 ? prod_r0_next_shl : 9'd0;
+  assign prod_r0_next_add = {{2{prod_r0_next_mux[7]}}, prod_r0_next_mux} + {prod_r0_next_mux_1[8], prod_r0_next_mux_1};
+  assign prod_r1_next_bits = add_count[0];
+  assign prod_r1_next_mux = prod_r1_next_bits ? w1 : 8'd0;
+  assign prod_r1_next_bits_1 = add_count[1];
+  assign prod_r1_next_shl = {w1, 1'd0};
+  assign prod_r1_next_mux_1 = prod_r1_next_bits_1 ? prod_r1_next_shl : 9'd0;
+  assign prod_r1_next_add = {{2{prod_r1_next_mux[7]}}, prod_r1_next_mux} + {prod_r1_next_mux_1[8], prod_r1_next_mux_1};
+  assign prod_r2_next_bits = add_count[0];
+  assign prod_r2_next_mux = prod_r2_next_bits ? w2 : 8'd0;
+  assign prod_r2_next_bits_1 = add_count[1];
+  assign prod_r2_next_shl = {w2, 1'd0};
+  assign prod_r2_next_mux_1 = prod_r2_next_bits_1 ? prod_r2_next_shl : 9'd0;
+  assign prod_r2_next_add = {{2{prod_r2_next_mux[7]}}, prod_r2_next_mux} + {prod_r2_next_mux_1[8], prod_r2_next_mux_1};
+  assign prod_r3_next_bits = add_count[0];
+  assign prod_r3_next_mux = prod_r3_next_bits ? w3 : 8'd0;
+  assign prod_r3_next_bits_1 = add_count[1];
+  assign prod_r3_next_shl = {w3, 1'd0};
+  assign prod_r3_next_mux_1 = prod_r3_next_bits_1 ? prod_r3_next_shl : 9'd0;
+  assign prod_r3_next_add = {{2{prod_r3_next_mux[7]}}, prod_r3_next_mux} + {prod_r3_next_mux_1[8], prod_r3_next_mux_1};
+  assign prod_r4_next_bits = add_count[0];
+  assign prod_r4_next_mux = prod_r4_next_bits ? w4 : 8'd0;
+  assign prod_r4_next_bits_1 = add_count[1];
+  assign prod_r4_next_shl = {w4, 1'd0};
+  assign prod_r4_next_mux_1 = prod_r4_next_bits_1 ? prod_r4_next_shl : 9'd0;
+  assign prod_r4_next_add = {{2{prod_r4_next_mux[7]}}, prod_r4_next_mux} + {prod_r4_next_mux_1[8], prod_r4_next_mux_1};
+  assign prod_r5_next_bits = add_count[0];
+  assign prod_r5_next_mux = prod_r5_next_bits ? w5 : 8'd0;
+  assign prod_r5_next_bits_1 = add_count[1];
+  assign prod_r5_next_shl = {w5, 1'd0};
+  assign prod_r5_next_mux_1 = prod_r5_next_bits_1 ? prod_r5_next_shl : 9'd0;
+  assign prod_r5_next_add = {{2{prod_r5_next_mux[7]}}, prod_r5_next_mux} + {prod_r5_next_mux_1[8], prod_r5_next_mux_1};
+  assign prod_r6_next_bits = add_count[0];
+  assign prod_r6_next_mux = prod_r6_next_bits ? w6 : 8'd0;
+  assign prod_r6_next_bits_1 = add_count[1];
+  assign prod_r6_next_shl = {w6, 1'd0};
+  assign prod_r6_next_mux_1 = prod_r6_next_bits_1 ? prod_r6_next_shl : 9'd0;
+  assign prod_r6_next_add = {{2{prod_r6_next_mux[7]}}, prod_r6_next_mux} + {prod_r6_next_mux_1[8], prod_r6_next_mux_1};
+  assign prod_r7_next_bits = add_count[0];
+  assign prod_r7_next_mux = prod_r7_next_bits ? w7 : 8'd0;
+  assign prod_r7_next_bits_1 = add_count[1];
+  assign prod_r7_next_shl = {w7, 1'd0};
+  assign prod_r7_next_mux_1 = prod_r7_next_bits_1 ? prod_r7_next_shl : 9'd0;
+  assign prod_r7_next_add = {{2{prod_r7_next_mux[7]}}, prod_r7_next_mux} + {prod_r7_next_mux_1[8], prod_r7_next_mux_1};
+  assign prod_r8_next_bits = add_count[0];
+  assign prod_r8_next_mux = prod_r8_next_bits ? w8 : 8'd0;
+  assign prod_r8_next_bits_1 = add_count[1];
+  assign prod_r8_next_shl = {w8, 1'd0};
+  assign prod_r8_next_mux_1 = prod_r8_next_bits_1 ? prod_r8_next_shl : 9'd0;
+  assign prod_r8_next_add = {{2{prod_r8_next_mux[7]}}, prod_r8_next_mux} + {prod_r8_next_mux_1[8], prod_r8_next_mux_1};
+  assign prod_r9_next_bits = add_count[0];
+  assign prod_r9_next_mux = prod_r9_next_bits ? w9 : 8'd0;
+  assign prod_r9_next_bits_1 = add_count[1];
+  assign prod_r9_next_shl = {w9, 1'd0};
+  assign prod_r9_next_mux_1 = prod_r9_next_bits_1 ? prod_r9_next_shl : 9'd0;
+  assign prod_r9_next_add = {{2{prod_r9_next_mux[7]}}, prod_r9_next_mux} + {prod_r9_next_mux_1[8], prod_r9_next_mux_1};
+  assign prod_r10_next_bits = add_count[0];
+  assign prod_r10_next_mux = prod_r10_next_bits ? w10 : 8'd0;
+  assign prod_r10_next_bits_1 = add_count[1];
+  assign prod_r10_next_shl = {w10, 1'd0};
+  assign prod_r10_next_mux_1 = prod_r10_next_bits_1 ? prod_r10_next_shl : 9'd0;
+  assign prod_r10_next_add = {{2{prod_r10_next_mux[7]}}, prod_r10_next_mux} + {prod_r10_next_mux_1[8], prod_r10_next_mux_1};
+  assign prod_r11_next_bits = add_count[0];
+  assign prod_r11_next_mux = prod_r11_next_bits ? w11 : 8'd0;
+  assign prod_r11_next_bits_1 = add_count[1];
+  assign prod_r11_next_shl = {w11, 1'd0};
+  assign prod_r11_next_mux_1 = prod_r11_next_bits_1 ? prod_r11_next_shl : 9'd0;
+  assign prod_r11_next_add = {{2{prod_r11_next_mux[7]}}, prod_r11_next_mux} + {prod_r11_next_mux_1[8], prod_r11_next_mux_1};
+  assign prod_r12_next_bits = add_count[0];
+  assign prod_r12_next_mux = prod_r12_next_bits ? w12 : 8'd0;
+  assign prod_r12_next_bits_1 = add_count[1];
+  assign prod_r12_next_shl = {w12, 1'd0};
+  assign prod_r12_next_mux_1 = prod_r12_next_bits_1 ? prod_r12_next_shl : 9'd0;
+  assign prod_r12_next_add = {{2{prod_r12_next_mux[7]}}, prod_r12_next_mux} + {prod_r12_next_mux_1[8], prod_r12_next_mux_1};
+  assign prod_r13_next_bits = add_count[0];
+  assign prod_r13_next_mux = prod_r13_next_bits ? w13 : 8'd0;
+  assign prod_r13_next_bits_1 = add_count[1];
+  assign prod_r13_next_shl = {w13, 1'd0};
+  assign prod_r13_next_mux_1 = prod_r13_next_bits_1 ? prod_r13_next_shl : 9'd0;
+  assign prod_r13_next_add = {{2{prod_r13_next_mux[7]}}, prod_r13_next_mux} + {prod_r13_next_mux_1[8], prod_r13_next_mux_1};
+  assign prod_r14_next_bits = add_count[0];
+  assign prod_r14_next_mux = prod_r14_next_bits ? w14 : 8'd0;
+  assign prod_r14_next_bits_1 = add_count[1];
+  assign prod_r14_next_shl = {w14, 1'd0};
+  assign prod_r14_next_mux_1 = prod_r14_next_bits_1 ? prod_r14_next_shl : 9'd0;
+  assign prod_r14_next_add = {{2{prod_r14_next_mux[7]}}, prod_r14_next_mux} + {prod_r14_next_mux_1[8], prod_r14_next_mux_1};
+  assign prod_r15_next_bits = add_count[0];
+  assign prod_r15_next_mux = prod_r15_next_bits ? w15 : 8'd0;
+  assign prod_r15_next_bits_1 = add_count[1];
+  assign prod_r15_next_shl = {w15, 1'd0};
+  assign prod_r15_next_mux_1 = prod_r15_next_bits_1 ? prod_r15_next_shl : 9'd0;
+  assign prod_r15_next_add = {{2{prod_r15_next_mux[7]}}, prod_r15_next_mux} + {prod_r15_next_mux_1[8], prod_r15_next_mux_1};
+  assign prod_r16_next_bits = add_count[0];
+  assign prod_r16_next_mux = prod_r16_next_bits ? w16 : 8'd0;
+  assign prod_r16_next_bits_1 = add_count[1];
+  assign prod_r16_next_shl = {w16, 1'd0};
+  assign prod_r16_next_mux_1 = prod_r16_next_bits_1 ? prod_r16_next_shl : 9'd0;
+  assign prod_r16_next_add = {{2{prod_r16_next_mux[7]}}, prod_r16_next_mux} + {prod_r16_next_mux_1[8], prod_r16_next_mux_1};
+  assign prod_r17_next_bits = add_count[0];
+  assign prod_r17_next_mux = prod_r17_next_bits ? w17 : 8'd0;
+  assign prod_r17_next_bits_1 = add_count[1];
+  assign prod_r17_next_shl = {w17, 1'd0};
+  assign prod_r17_next_mux_1 = prod_r17_next_bits_1 ? prod_r17_next_shl : 9'd0;
+  assign prod_r17_next_add = {{2{prod_r17_next_mux[7]}}, prod_r17_next_mux} + {prod_r17_next_mux_1[8], prod_r17_next_mux_1};
+  assign prod_r18_next_bits = add_count[0];
+  assign prod_r18_next_mux = prod_r18_next_bits ? w18 : 8'd0;
+  assign prod_r18_next_bits_1 = add_count[1];
+  assign prod_r18_next_shl = {w18, 1'd0};
+  assign prod_r18_next_mux_1 = prod_r18_next_bits_1 ? prod_r18_next_shl : 9'd0;
+  assign prod_r18_next_add = {{2{prod_r18_next_mux[7]}}, prod_r18_next_mux} + {prod_r18_next_mux_1[8], prod_r18_next_mux_1};
+  assign prod_r19_next_bits = add_count[0];
+  assign prod_r19_next_mux = prod_r19_next_bits ? w19 : 8'd0;
+  assign prod_r19_next_bits_1 = add_count[1];
+  assign prod_r19_next_shl = {w19, 1'd0};
+  assign prod_r19_next_mux_1 = prod_r19_next_bits_1 ? prod_r19_next_shl : 9'd0;
+  assign prod_r19_next_add = {{2{prod_r19_next_mux[7]}}, prod_r19_next_mux} + {prod_r19_next_mux_1[8], prod_r19_next_mux_1};
+  assign prod_r20_next_bits = add_count[0];
+  assign prod_r20_next_mux = prod_r20_next_bits ? w20 : 8'd0;
+  assign prod_r20_next_bits_1 = add_count[1];
+  assign prod_r20_next_shl = {w20, 1'd0};
+  assign prod_r20_next_mux_1 = prod_r20_next_bits_1 ? prod_r20_next_shl : 9'd0;
+  assign prod_r20_next_add = {{2{prod_r20_next_mux[7]}}, prod_r20_next_mux} + {prod_r20_next_mux_1[8], prod_r20_next_mux_1};
+  assign prod_r21_next_bits = add_count[0];
+  assign prod_r21_next_mux = prod_r21_next_bits ? w21 : 8'd0;
+  assign prod_r21_next_bits_1 = add_count[1];
+  assign prod_r21_next_shl = {w21, 1'd0};
+  assign prod_r21_next_mux_1 = prod_r21_next_bits_1 ? prod_r21_next_shl : 9'd0;
+  assign prod_r21_next_add = {{2{prod_r21_next_mux[7]}}, prod_r21_next_mux} + {prod_r21_next_mux_1[8], prod_r21_next_mux_1};
+  assign prod_r22_next_bits = add_count[0];
+  assign prod_r22_next_mux = prod_r22_next_bits ? w22 : 8'd0;
+  assign prod_r22_next_bits_1 = add_count[1];
+  assign prod_r22_next_shl = {w22, 1'd0};
+  assign prod_r22_next_mux_1 = prod_r22_next_bits_1 ? prod_r22_next_shl : 9'd0;
+  assign prod_r22_next_add = {{2{prod_r22_next_mux[7]}}, prod_r22_next_mux} + {prod_r22_next_mux_1[8], prod_r22_next_mux_1};
+  assign prod_r23_next_bits = add_count[0];
+  assign prod_r23_next_mux = prod_r23_next_bits ? w23 : 8'd0;
+  assign prod_r23_next_bits_1 = add_count[1];
+  assign prod_r23_next_shl = {w23, 1'd0};
+  assign prod_r23_next_mux_1 = prod_r23_next_bits_1 ? prod_r23_next_shl : 9'd0;
+  assign prod_r23_next_add = {{2{prod_r23_next_mux[7]}}, prod_r23_next_mux} + {prod_r23_next_mux_1[8], prod_r23_next_mux_1};
+  assign prod_r24_next_bits = add_count[0];
+  assign prod_r24_next_mux = prod_r24_next_bits ? w24 : 8'd0;
+  assign prod_r24_next_bits_1 = add_count[1];
+  assign prod_r24_next_shl = {w24, 1'd0};
+  assign prod_r24_next_mux_1 = prod_r24_next_bits_1 ? prod_r24_next_shl : 9'd0;
+  assign prod_r24_next_add = {{2{prod_r24_next_mux[7]}}, prod_r24_next_mux} + {prod_r24_next_mux_1[8], prod_r24_next_mux_1};
+  assign prod_r25_next_bits = add_count[0];
+  assign prod_r25_next_mux = prod_r25_next_bits ? w25 : 8'd0;
+  assign prod_r25_next_bits_1 = add_count[1];
+  assign prod_r25_next_shl = {w25, 1'd0};
+  assign prod_r25_next_mux_1 = prod_r25_next_bits_1 ? prod_r25_next_shl : 9'd0;
+  assign prod_r25_next_add = {{2{prod_r25_next_mux[7]}}, prod_r25_next_mux} + {prod_r25_next_mux_1[8], prod_r25_next_mux_1};
+  assign prod_r26_next_bits = add_count[0];
+  assign prod_r26_next_mux = prod_r26_next_bits ? w26 : 8'd0;
+  assign prod_r26_next_bits_1 = add_count[1];
+  assign prod_r26_next_shl = {w26, 1'd0};
+  assign prod_r26_next_mux_1 = prod_r26_next_bits_1 ? prod_r26_next_shl : 9'd0;
+  assign prod_r26_next_add = {{2{prod_r26_next_mux[7]}}, prod_r26_next_mux} + {prod_r26_next_mux_1[8], prod_r26_next_mux_1};
+  assign prod_r27_next_bits = add_count[0];
+  assign prod_r27_next_mux = prod_r27_next_bits ? w27 : 8'd0;
+  assign prod_r27_next_bits_1 = add_count[1];
+  assign prod_r27_next_shl = {w27, 1'd0};
+  assign prod_r27_next_mux_1 = prod_r27_next_bits_1 ? prod_r27_next_shl : 9'd0;
+  assign prod_r27_next_add = {{2{prod_r27_next_mux[7]}}, prod_r27_next_mux} + {prod_r27_next_mux_1[8], prod_r27_next_mux_1};
+  assign prod_r28_next_bits = add_count[0];
+  assign prod_r28_next_mux = prod_r28_next_bits ? w28 : 8'd0;
+  assign prod_r28_next_bits_1 = add_count[1];
+  assign prod_r28_next_shl = {w28, 1'd0};
+  assign prod_r28_next_mux_1 = prod_r28_next_bits_1 ? prod_r28_next_shl : 9'd0;
+  assign prod_r28_next_add = {{2{prod_r28_next_mux[7]}}, prod_r28_next_mux} + {prod_r28_next_mux_1[8], prod_r28_next_mux_1};
+  assign prod_r29_next_bits = add_count[0];
+  assign prod_r29_next_mux = prod_r29_next_bits ? w29 : 8'd0;
+  assign prod_r29_next_bits_1 = add_count[1];
+  assign prod_r29_next_shl = {w29, 1'd0};
+  assign prod_r29_next_mux_1 = prod_r29_next_bits_1 ? prod_r29_next_shl : 9'd0;
+  assign prod_r29_next_add = {{2{prod_r29_next_mux[7]}}, prod_r29_next_mux} + {prod_r29_next_mux_1[8], prod_r29_next_mux_1};
+  assign prod_r30_next_bits = add_count[0];
+  assign prod_r30_next_mux = prod_r30_next_bits ? w30 : 8'd0;
+  assign prod_r30_next_bits_1 = add_count[1];
+  assign prod_r30_next_shl = {w30, 1'd0};
+  assign prod_r30_next_mux_1 = prod_r30_next_bits_1 ? prod_r30_next_shl : 9'd0;
+  assign prod_r30_next_add = {{2{prod_r30_next_mux[7]}}, prod_r30_next_mux} + {prod_r30_next_mux_1[8], prod_r30_next_mux_1};
+  assign prod_r31_next_bits = add_count[0];
+  assign prod_r31_next_mux = prod_r31_next_bits ? w31 : 8'd0;
+  assign prod_r31_next_bits_1 = add_count[1];
+  assign prod_r31_next_shl = {w31, 1'd0};
+  assign prod_r31_next_mux_1 = prod_r31_next_bits_1 ? prod_r31_next_shl : 9'd0;
+  assign prod_r31_next_add = {{2{prod_r31_next_mux[7]}}, prod_r31_next_mux} + {prod_r31_next_mux_1[8], prod_r31_next_mux_1};
+  assign prod_r32_next_bits = add_count[0];
+  assign prod_r32_next_mux = prod_r32_next_bits ? w32 : 8'd0;
+  assign prod_r32_next_bits_1 = add_count[1];
+  assign prod_r32_next_shl = {w32, 1'd0};
+  assign prod_r32_next_mux_1 = prod_r32_next_bits_1 ? prod_r32_next_shl : 9'd0;
+  assign prod_r32_next_add = {{2{prod_r32_next_mux[7]}}, prod_r32_next_mux} + {prod_r32_next_mux_1[8], prod_r32_next_mux_1};
+  assign prod_r33_next_bits = add_count[0];
+  assign prod_r33_next_mux = prod_r33_next_bits ? w33 : 8'd0;
+  assign prod_r33_next_bits_1 = add_count[1];
+  assign prod_r33_next_shl = {w33, 1'd0};
+  assign prod_r33_next_mux_1 = prod_r33_next_bits_1 ? prod_r33_next_shl : 9'd0;
+  assign prod_r33_next_add = {{2{prod_r33_next_mux[7]}}, prod_r33_next_mux} + {prod_r33_next_mux_1[8], prod_r33_next_mux_1};
+  assign prod_r34_next_bits = add_count[0];
+  assign prod_r34_next_mux = prod_r34_next_bits ? w34 : 8'd0;
+  assign prod_r34_next_bits_1 = add_count[1];
+  assign prod_r34_next_shl = {w34, 1'd0};
+  assign prod_r34_next_mux_1 = prod_r34_next_bits_1 ? prod_r34_next_shl : 9'd0;
+  assign prod_r34_next_add = {{2{prod_r34_next_mux[7]}}, prod_r34_next_mux} + {prod_r34_next_mux_1[8], prod_r34_next_mux_1};
+  assign prod_r35_next_bits = add_count[0];
+  assign prod_r35_next_mux = prod_r35_next_bits ? w35 : 8'd0;
+  assign prod_r35_next_bits_1 = add_count[1];
+  assign prod_r35_next_shl = {w35, 1'd0};
+  assign prod_r35_next_mux_1 = prod_r35_next_bits_1 ? prod_r35_next_shl : 9'd0;
+  assign prod_r35_next_add = {{2{prod_r35_next_mux[7]}}, prod_r35_next_mux} + {prod_r35_next_mux_1[8], prod_r35_next_mux_1};
+  assign prod_r36_next_bits = add_count[0];
+  assign prod_r36_next_mux = prod_r36_next_bits ? w36 : 8'd0;
+  assign prod_r36_next_bits_1 = add_count[1];
+  assign prod_r36_next_shl = {w36, 1'd0};
+  assign prod_r36_next_mux_1 = prod_r36_next_bits_1 ? prod_r36_next_shl : 9'd0;
+  assign prod_r36_next_add = {{2{prod_r36_next_mux[7]}}, prod_r36_next_mux} + {prod_r36_next_mux_1[8], prod_r36_next_mux_1};
+  assign prod_r37_next_bits = add_count[0];
+  assign prod_r37_next_mux = prod_r37_next_bits ? w37 : 8'd0;
+  assign prod_r37_next_bits_1 = add_count[1];
+  assign prod_r37_next_shl = {w37, 1'd0};
+  assign prod_r37_next_mux_1 = prod_r37_next_bits_1 ? prod_r37_next_shl : 9'd0;
+  assign prod_r37_next_add = {{2{prod_r37_next_mux[7]}}, prod_r37_next_mux} + {prod_r37_next_mux_1[8], prod_r37_next_mux_1};
+  assign prod_r38_next_bits = add_count[0];
+  assign prod_r38_next_mux = prod_r38_next_bits ? w38 : 8'd0;
+  assign prod_r38_next_bits_1 = add_count[1];
+  assign prod_r38_next_shl = {w38, 1'd0};
+  assign prod_r38_next_mux_1 = prod_r38_next_bits_1 ? prod_r38_next_shl : 9'd0;
+  assign prod_r38_next_add = {{2{prod_r38_next_mux[7]}}, prod_r38_next_mux} + {prod_r38_next_mux_1[8], prod_r38_next_mux_1};
+  assign prod_r39_next_bits = add_count[0];
+  assign prod_r39_next_mux = prod_r39_next_bits ? w39 : 8'd0;
+  assign prod_r39_next_bits_1 = add_count[1];
+  assign prod_r39_next_shl = {w39, 1'd0};
+  assign prod_r39_next_mux_1 = prod_r39_next_bits_1 ? prod_r39_next_shl : 9'd0;
+  assign prod_r39_next_add = {{2{prod_r39_next_mux[7]}}, prod_r39_next_mux} + {prod_r39_next_mux_1[8], prod_r39_next_mux_1};
+  assign prod_r40_next_bits = add_count[0];
+  assign prod_r40_next_mux = prod_r40_next_bits ? w40 : 8'd0;
+  assign prod_r40_next_bits_1 = add_count[1];
+  assign prod_r40_next_shl = {w40, 1'd0};
+  assign prod_r40_next_mux_1 = prod_r40_next_bits_1 ? prod_r40_next_shl : 9'd0;
+  assign prod_r40_next_add = {{2{prod_r40_next_mux[7]}}, prod_r40_next_mux} + {prod_r40_next_mux_1[8], prod_r40_next_mux_1};
+  assign prod_r41_next_bits = add_count[0];
+  assign prod_r41_next_mux = prod_r41_next_bits ? w41 : 8'd0;
+  assign prod_r41_next_bits_1 = add_count[1];
+  assign prod_r41_next_shl = {w41, 1'd0};
+  assign prod_r41_next_mux_1 = prod_r41_next_bits_1 ? prod_r41_next_shl : 9'd0;
+  assign prod_r41_next_add = {{2{prod_r41_next_mux[7]}}, prod_r41_next_mux} + {prod_r41_next_mux_1[8], prod_r41_next_mux_1};
+  assign prod_r42_next_bits = add_count[0];
+  assign prod_r42_next_mux = prod_r42_next_bits ? w42 : 8'd0;
+  assign prod_r42_next_bits_1 = add_count[1];
+  assign prod_r42_next_shl = {w42, 1'd0};
+  assign prod_r42_next_mux_1 = prod_r42_next_bits_1 ? prod_r42_next_shl : 9'd0;
+  assign prod_r42_next_add = {{2{prod_r42_next_mux[7]}}, prod_r42_next_mux} + {prod_r42_next_mux_1[8], prod_r42_next_mux_1};
+  assign prod_r43_next_bits = add_count[0];
+  assign prod_r43_next_mux = prod_r43_next_bits ? w43 : 8'd0;
+  assign prod_r43_next_bits_1 = add_count[1];
+  assign prod_r43_next_shl = {w43, 1'd0};
+  assign prod_r43_next_mux_1 = prod_r43_next_bits_1 ? prod_r43_next_shl : 9'd0;
+  assign prod_r43_next_add = {{2{prod_r43_next_mux[7]}}, prod_r43_next_mux} + {prod_r43_next_mux_1[8], prod_r43_next_mux_1};
+  assign prod_r44_next_bits = add_count[0];
+  assign prod_r44_next_mux = prod_r44_next_bits ? w44 : 8'd0;
+  assign prod_r44_next_bits_1 = add_count[1];
+  assign prod_r44_next_shl = {w44, 1'd0};
+  assign prod_r44_next_mux_1 = prod_r44_next_bits_1 ? prod_r44_next_shl : 9'd0;
+  assign prod_r44_next_add = {{2{prod_r44_next_mux[7]}}, prod_r44_next_mux} + {prod_r44_next_mux_1[8], prod_r44_next_mux_1};
+  assign prod_r45_next_bits = add_count[0];
+  assign prod_r45_next_mux = prod_r45_next_bits ? w45 : 8'd0;
+  assign prod_r45_next_bits_1 = add_count[1];
+  assign prod_r45_next_shl = {w45, 1'd0};
+  assign prod_r45_next_mux_1 = prod_r45_next_bits_1 ? prod_r45_next_shl : 9'd0;
+  assign prod_r45_next_add = {{2{prod_r45_next_mux[7]}}, prod_r45_next_mux} + {prod_r45_next_mux_1[8], prod_r45_next_mux_1};
+  assign prod_r46_next_bits = add_count[0];
+  assign prod_r46_next_mux = prod_r46_next_bits ? w46 : 8'd0;
+  assign prod_r46_next_bits_1 = add_count[1];
+  assign prod_r46_next_shl = {w46, 1'd0};
+  assign prod_r46_next_mux_1 = prod_r46_next_bits_1 ? prod_r46_next_shl : 9'd0;
+  assign prod_r46_next_add = {{2{prod_r46_next_mux[7]}}, prod_r46_next_mux} + {prod_r46_next_mux_1[8], prod_r46_next_mux_1};
+  assign prod_r47_next_bits = add_count[0];
+  assign prod_r47_next_mux = prod_r47_next_bits ? w47 : 8'd0;
+  assign prod_r47_next_bits_1 = add_count[1];
+  assign prod_r47_next_shl = {w47, 1'd0};
+  assign prod_r47_next_mux_1 = prod_r47_next_bits_1 ? prod_r47_next_shl : 9'd0;
+  assign prod_r47_next_add = {{2{prod_r47_next_mux[7]}}, prod_r47_next_mux} + {prod_r47_next_mux_1[8], prod_r47_next_mux_1};
+  assign prod_r48_next_bits = add_count[0];
+  assign prod_r48_next_mux = prod_r48_next_bits ? w48 : 8'd0;
+  assign prod_r48_next_bits_1 = add_count[1];
+  assign prod_r48_next_shl = {w48, 1'd0};
+  assign prod_r48_next_mux_1 = prod_r48_next_bits_1 ? prod_r48_next_shl : 9'd0;
+  assign prod_r48_next_add = {{2{prod_r48_next_mux[7]}}, prod_r48_next_mux} + {prod_r48_next_mux_1[8], prod_r48_next_mux_1};
+  assign prod_r49_next_bits = add_count[0];
+  assign prod_r49_next_mux = prod_r49_next_bits ? w49 : 8'd0;
+  assign prod_r49_next_bits_1 = add_count[1];
+  assign prod_r49_next_shl = {w49, 1'd0};
+  assign prod_r49_next_mux_1 = prod_r49_next_bits_1 ? prod_r49_next_shl : 9'd0;
+  assign prod_r49_next_add = {{2{prod_r49_next_mux[7]}}, prod_r49_next_mux} + {prod_r49_next_mux_1[8], prod_r49_next_mux_1};
+  assign prod_r50_next_bits = add_count[0];
+  assign prod_r50_next_mux = prod_r50_next_bits ? w50 : 8'd0;
+  assign prod_r50_next_bits_1 = add_count[1];
+  assign prod_r50_next_shl = {w50, 1'd0};
+  assign prod_r50_next_mux_1 = prod_r50_next_bits_1 ? prod_r50_next_shl : 9'd0;
+  assign prod_r50_next_add = {{2{prod_r50_next_mux[7]}}, prod_r50_next_mux} + {prod_r50_next_mux_1[8], prod_r50_next_mux_1};
+  assign prod_r51_next_bits = add_count[0];
+  assign prod_r51_next_mux = prod_r51_next_bits ? w51 : 8'd0;
+  assign prod_r51_next_bits_1 = add_count[1];
+  assign prod_r51_next_shl = {w51, 1'd0};
+  assign prod_r51_next_mux_1 = prod_r51_next_bits_1 ? prod_r51_next_shl : 9'd0;
+  assign prod_r51_next_add = {{2{prod_r51_next_mux[7]}}, prod_r51_next_mux} + {prod_r51_next_mux_1[8], prod_r51_next_mux_1};
+  assign prod_r52_next_bits = add_count[0];
+  assign prod_r52_next_mux = prod_r52_next_bits ? w52 : 8'd0;
+  assign prod_r52_next_bits_1 = add_count[1];
+  assign prod_r52_next_shl = {w52, 1'd0};
+  assign prod_r52_next_mux_1 = prod_r52_next_bits_1 ? prod_r52_next_shl : 9'd0;
+  assign prod_r52_next_add = {{2{prod_r52_next_mux[7]}}, prod_r52_next_mux} + {prod_r52_next_mux_1[8], prod_r52_next_mux_1};
+  assign prod_r53_next_bits = add_count[0];
+  assign prod_r53_next_mux = prod_r53_next_bits ? w53 : 8'd0;
+  assign prod_r53_next_bits_1 = add_count[1];
+  assign prod_r53_next_shl = {w53, 1'd0};
+  assign prod_r53_next_mux_1 = prod_r53_next_bits_1 ? prod_r53_next_shl : 9'd0;
+  assign prod_r53_next_add = {{2{prod_r53_next_mux[7]}}, prod_r53_next_mux} + {prod_r53_next_mux_1[8], prod_r53_next_mux_1};
+  assign prod_r54_next_bits = add_count[0];
+  assign prod_r54_next_mux = prod_r54_next_bits ? w54 : 8'd0;
+  assign prod_r54_next_bits_1 = add_count[1];
+  assign prod_r54_next_shl = {w54, 1'd0};
+  assign prod_r54_next_mux_1 = prod_r54_next_bits_1 ? prod_r54_next_shl : 9'd0;
+  assign prod_r54_next_add = {{2{prod_r54_next_mux[7]}}, prod_r54_next_mux} + {prod_r54_next_mux_1[8], prod_r54_next_mux_1};
+  assign prod_r55_next_bits = add_count[0];
+  assign prod_r55_next_mux = prod_r55_next_bits ? w55 : 8'd0;
+  assign prod_r55_next_bits_1 = add_count[1];
+  assign prod_r55_next_shl = {w55, 1'd0};
+  assign prod_r55_next_mux_1 = prod_r55_next_bits_1 ? prod_r55_next_shl : 9'd0;
+  assign prod_r55_next_add = {{2{prod_r55_next_mux[7]}}, prod_r55_next_mux} + {prod_r55_next_mux_1[8], prod_r55_next_mux_1};
+  assign prod_r56_next_bits = add_count[0];
+  assign prod_r56_next_mux = prod_r56_next_bits ? w56 : 8'd0;
+  assign prod_r56_next_bits_1 = add_count[1];
+  assign prod_r56_next_shl = {w56, 1'd0};
+  assign prod_r56_next_mux_1 = prod_r56_next_bits_1 ? prod_r56_next_shl : 9'd0;
+  assign prod_r56_next_add = {{2{prod_r56_next_mux[7]}}, prod_r56_next_mux} + {prod_r56_next_mux_1[8], prod_r56_next_mux_1};
+  assign prod_r57_next_bits = add_count[0];
+  assign prod_r57_next_mux = prod_r57_next_bits ? w57 : 8'd0;
+  assign prod_r57_next_bits_1 = add_count[1];
+  assign prod_r57_next_shl = {w57, 1'd0};
+  assign prod_r57_next_mux_1 = prod_r57_next_bits_1 ? prod_r57_next_shl : 9'd0;
+  assign prod_r57_next_add = {{2{prod_r57_next_mux[7]}}, prod_r57_next_mux} + {prod_r57_next_mux_1[8], prod_r57_next_mux_1};
+  assign prod_r58_next_bits = add_count[0];
+  assign prod_r58_next_mux = prod_r58_next_bits ? w58 : 8'd0;
+  assign prod_r58_next_bits_1 = add_count[1];
+  assign prod_r58_next_shl = {w58, 1'd0};
+  assign prod_r58_next_mux_1 = prod_r58_next_bits_1 ? prod_r58_next_shl : 9'd0;
+  assign prod_r58_next_add = {{2{prod_r58_next_mux[7]}}, prod_r58_next_mux} + {prod_r58_next_mux_1[8], prod_r58_next_mux_1};
+  assign prod_r59_next_bits = add_count[0];
+  assign prod_r59_next_mux = prod_r59_next_bits ? w59 : 8'd0;
+  assign prod_r59_next_bits_1 = add_count[1];
+  assign prod_r59_next_shl = {w59, 1'd0};
+  assign prod_r59_next_mux_1 = prod_r59_next_bits_1 ? prod_r59_next_shl : 9'd0;
+  assign prod_r59_next_add = {{2{prod_r59_next_mux[7]}}, prod_r59_next_mux} + {prod_r59_next_mux_1[8], prod_r59_next_mux_1};
+  assign prod_r60_next_bits = add_count[0];
+  assign prod_r60_next_mux = prod_r60_next_bits ? w60 : 8'd0;
+  assign prod_r60_next_bits_1 = add_count[1];
+  assign prod_r60_next_shl = {w60, 1'd0};
+  assign prod_r60_next_mux_1 = prod_r60_next_bits_1 ? prod_r60_next_shl : 9'd0;
+  assign prod_r60_next_add = {{2{prod_r60_next_mux[7]}}, prod_r60_next_mux} + {prod_r60_next_mux_1[8], prod_r60_next_mux_1};
+  assign prod_r61_next_bits = add_count[0];
+  assign prod_r61_next_mux = prod_r61_next_bits ? w61 : 8'd0;
+  assign prod_r61_next_bits_1 = add_count[1];
+  assign prod_r61_next_shl = {w61, 1'd0};
+  assign prod_r61_next_mux_1 = prod_r61_next_bits_1 ? prod_r61_next_shl : 9'd0;
+  assign prod_r61_next_add = {{2{prod_r61_next_mux[7]}}, prod_r61_next_mux} + {prod_r61_next_mux_1[8], prod_r61_next_mux_1};
+  assign prod_r62_next_bits = add_count[0];
+  assign prod_r62_next_mux = prod_r62_next_bits ? w62 : 8'd0;
+  assign prod_r62_next_bits_1 = add_count[1];
+  assign prod_r62_next_shl = {w62, 1'd0};
+  assign prod_r62_next_mux_1 = prod_r62_next_bits_1 ? prod_r62_next_shl : 9'd0;
+  assign prod_r62_next_add = {{2{prod_r62_next_mux[7]}}, prod_r62_next_mux} + {prod_r62_next_mux_1[8], prod_r62_next_mux_1};
+  assign prod_r63_next_bits = add_count[0];
+  assign prod_r63_next_mux = prod_r63_next_bits ? w63 : 8'd0;
+  assign prod_r63_next_bits_1 = add_count[1];
+  assign prod_r63_next_shl = {w63, 1'd0};
+  assign prod_r63_next_mux_1 = prod_r63_next_bits_1 ? prod_r63_next_shl : 9'd0;
+  assign prod_r63_next_add = {{2{prod_r63_next_mux[7]}}, prod_r63_next_mux} + {prod_r63_next_mux_1[8], prod_r63_next_mux_1};
+  assign prod_r64_next_bits = add_count[0];
+  assign prod_r64_next_mux = prod_r64_next_bits ? w64 : 8'd0;
+  assign prod_r64_next_bits_1 = add_count[1];
+  assign prod_r64_next_shl = {w64, 1'd0};
+  assign prod_r64_next_mux_1 = prod_r64_next_bits_1 ? prod_r64_next_shl : 9'd0;
+  assign prod_r64_next_add = {{2{prod_r64_next_mux[7]}}, prod_r64_next_mux} + {prod_r64_next_mux_1[8], prod_r64_next_mux_1};
+  assign prod_r65_next_bits = add_count[0];
+  assign prod_r65_next_mux = prod_r65_next_bits ? w65 : 8'd0;
+  assign prod_r65_next_bits_1 = add_count[1];
+  assign prod_r65_next_shl = {w65, 1'd0};
+  assign prod_r65_next_mux_1 = prod_r65_next_bits_1 ? prod_r65_next_shl : 9'd0;
+  assign prod_r65_next_add = {{2{prod_r65_next_mux[7]}}, prod_r65_next_mux} + {prod_r65_next_mux_1[8], prod_r65_next_mux_1};
+  assign prod_r66_next_bits = add_count[0];
+  assign prod_r66_next_mux = prod_r66_next_bits ? w66 : 8'd0;
+  assign prod_r66_next_bits_1 = add_count[1];
+  assign prod_r66_next_shl = {w66, 1'd0};
+  assign prod_r66_next_mux_1 = prod_r66_next_bits_1 ? prod_r66_next_shl : 9'd0;
+  assign prod_r66_next_add = {{2{prod_r66_next_mux[7]}}, prod_r66_next_mux} + {prod_r66_next_mux_1[8], prod_r66_next_mux_1};
+  assign prod_r67_next_bits = add_count[0];
+  assign prod_r67_next_mux = prod_r67_next_bits ? w67 : 8'd0;
+  assign prod_r67_next_bits_1 = add_count[1];
+  assign prod_r67_next_shl = {w67, 1'd0};
+  assign prod_r67_next_mux_1 = prod_r67_next_bits_1 ? prod_r67_next_shl : 9'd0;
+  assign prod_r67_next_add = {{2{prod_r67_next_mux[7]}}, prod_r67_next_mux} + {prod_r67_next_mux_1[8], prod_r67_next_mux_1};
+  assign prod_r68_next_bits = add_count[0];
+  assign prod_r68_next_mux = prod_r68_next_bits ? w68 : 8'd0;
+  assign prod_r68_next_bits_1 = add_count[1];
+  assign prod_r68_next_shl = {w68, 1'd0};
+  assign prod_r68_next_mux_1 = prod_r68_next_bits_1 ? prod_r68_next_shl : 9'd0;
+  assign prod_r68_next_add = {{2{prod_r68_next_mux[7]}}, prod_r68_next_mux} + {prod_r68_next_mux_1[8], prod_r68_next_mux_1};
+  assign prod_r69_next_bits = add_count[0];
+  assign prod_r69_next_mux = prod_r69_next_bits ? w69 : 8'd0;
+  assign prod_r69_next_bits_1 = add_count[1];
+  assign prod_r69_next_shl = {w69, 1'd0};
+  assign prod_r69_next_mux_1 = prod_r69_next_bits_1 ? prod_r69_next_shl : 9'd0;
+  assign prod_r69_next_add = {{2{prod_r69_next_mux[7]}}, prod_r69_next_mux} + {prod_r69_next_mux_1[8], prod_r69_next_mux_1};
+  assign prod_r70_next_bits = add_count[0];
+  assign prod_r70_next_mux = prod_r70_next_bits ? w70 : 8'd0;
+  assign prod_r70_next_bits_1 = add_count[1];
+  assign prod_r70_next_shl = {w70, 1'd0};
+  assign prod_r70_next_mux_1 = prod_r70_next_bits_1 ? prod_r70_next_shl : 9'd0;
+  assign prod_r70_next_add = {{2{prod_r70_next_mux[7]}}, prod_r70_next_mux} + {prod_r70_next_mux_1[8], prod_r70_next_mux_1};
+  assign prod_r71_next_bits = add_count[0];
+  assign prod_r71_next_mux = prod_r71_next_bits ? w71 : 8'd0;
+  assign prod_r71_next_bits_1 = add_count[1];
+  assign prod_r71_next_shl = {w71, 1'd0};
+  assign prod_r71_next_mux_1 = prod_r71_next_bits_1 ? prod_r71_next_shl : 9'd0;
+  assign prod_r71_next_add = {{2{prod_r71_next_mux[7]}}, prod_r71_next_mux} + {prod_r71_next_mux_1[8], prod_r71_next_mux_1};
+  assign prod_r72_next_bits = add_count[0];
+  assign prod_r72_next_mux = prod_r72_next_bits ? w72 : 8'd0;
+  assign prod_r72_next_bits_1 = add_count[1];
+  assign prod_r72_next_shl = {w72, 1'd0};
+  assign prod_r72_next_mux_1 = prod_r72_next_bits_1 ? prod_r72_next_shl : 9'd0;
+  assign prod_r72_next_add = {{2{prod_r72_next_mux[7]}}, prod_r72_next_mux} + {prod_r72_next_mux_1[8], prod_r72_next_mux_1};
+  assign prod_r73_next_bits = add_count[0];
+  assign prod_r73_next_mux = prod_r73_next_bits ? w73 : 8'd0;
+  assign prod_r73_next_bits_1 = add_count[1];
+  assign prod_r73_next_shl = {w73, 1'd0};
+  assign prod_r73_next_mux_1 = prod_r73_next_bits_1 ? prod_r73_next_shl : 9'd0;
+  assign prod_r73_next_add = {{2{prod_r73_next_mux[7]}}, prod_r73_next_mux} + {prod_r73_next_mux_1[8], prod_r73_next_mux_1};
+  assign prod_r74_next_bits = add_count[0];
+  assign prod_r74_next_mux = prod_r74_next_bits ? w74 : 8'd0;
+  assign prod_r74_next_bits_1 = add_count[1];
+  assign prod_r74_next_shl = {w74, 1'd0};
+  assign prod_r74_next_mux_1 = prod_r74_next_bits_1 ? prod_r74_next_shl : 9'd0;
+  assign prod_r74_next_add = {{2{prod_r74_next_mux[7]}}, prod_r74_next_mux} + {prod_r74_next_mux_1[8], prod_r74_next_mux_1};
+  assign prod_r75_next_bits = add_count[0];
+  assign prod_r75_next_mux = prod_r75_next_bits ? w75 : 8'd0;
+  assign prod_r75_next_bits_1 = add_count[1];
+  assign prod_r75_next_shl = {w75, 1'd0};
+  assign prod_r75_next_mux_1 = prod_r75_next_bits_1 ? prod_r75_next_shl : 9'd0;
+  assign prod_r75_next_add = {{2{prod_r75_next_mux[7]}}, prod_r75_next_mux} + {prod_r75_next_mux_1[8], prod_r75_next_mux_1};
+  assign prod_r76_next_bits = add_count[0];
+  assign prod_r76_next_mux = prod_r76_next_bits ? w76 : 8'd0;
+  assign prod_r76_next_bits_1 = add_count[1];
+  assign prod_r76_next_shl = {w76, 1'd0};
+  assign prod_r76_next_mux_1 = prod_r76_next_bits_1 ? prod_r76_next_shl : 9'd0;
+  assign prod_r76_next_add = {{2{prod_r76_next_mux[7]}}, prod_r76_next_mux} + {prod_r76_next_mux_1[8], prod_r76_next_mux_1};
+  assign prod_r77_next_bits = add_count[0];
+  assign prod_r77_next_mux = prod_r77_next_bits ? w77 : 8'd0;
+  assign prod_r77_next_bits_1 = add_count[1];
+  assign prod_r77_next_shl = {w77, 1'd0};
+  assign prod_r77_next_mux_1 = prod_r77_next_bits_1 ? prod_r77_next_shl : 9'd0;
+  assign prod_r77_next_add = {{2{prod_r77_next_mux[7]}}, prod_r77_next_mux} + {prod_r77_next_mux_1[8], prod_r77_next_mux_1};
+  assign prod_r78_next_bits = add_count[0];
+  assign prod_r78_next_mux = prod_r78_next_bits ? w78 : 8'd0;
+  assign prod_r78_next_bits_1 = add_count[1];
+  assign prod_r78_next_shl = {w78, 1'd0};
+  assign prod_r78_next_mux_1 = prod_r78_next_bits_1 ? prod_r78_next_shl : 9'd0;
+  assign prod_r78_next_add = {{2{prod_r78_next_mux[7]}}, prod_r78_next_mux} + {prod_r78_next_mux_1[8], prod_r78_next_mux_1};
+  assign prod_r79_next_bits = add_count[0];
+  assign prod_r79_next_mux = prod_r79_next_bits ? w79 : 8'd0;
+  assign prod_r79_next_bits_1 = add_count[1];
+  assign prod_r79_next_shl = {w79, 1'd0};
+  assign prod_r79_next_mux_1 = prod_r79_next_bits_1 ? prod_r79_next_shl : 9'd0;
+  assign prod_r79_next_add = {{2{prod_r79_next_mux[7]}}, prod_r79_next_mux} + {prod_r79_next_mux_1[8], prod_r79_next_mux_1};
+  assign prod_r80_next_bits = add_count[0];
+  assign prod_r80_next_mux = prod_r80_next_bits ? w80 : 8'd0;
+  assign prod_r80_next_bits_1 = add_count[1];
+  assign prod_r80_next_shl = {w80, 1'd0};
+  assign prod_r80_next_mux_1 = prod_r80_next_bits_1 ? prod_r80_next_shl : 9'd0;
+  assign prod_r80_next_add = {{2{prod_r80_next_mux[7]}}, prod_r80_next_mux} + {prod_r80_next_mux_1[8], prod_r80_next_mux_1};
+  assign prod_r81_next_bits = add_count[0];
+  assign prod_r81_next_mux = prod_r81_next_bits ? w81 : 8'd0;
+  assign prod_r81_next_bits_1 = add_count[1];
+  assign prod_r81_next_shl = {w81, 1'd0};
+  assign prod_r81_next_mux_1 = prod_r81_next_bits_1 ? prod_r81_next_shl : 9'd0;
+  assign prod_r81_next_add = {{2{prod_r81_next_mux[7]}}, prod_r81_next_mux} + {prod_r81_next_mux_1[8], prod_r81_next_mux_1};
+  assign prod_r82_next_bits = add_count[0];
+  assign prod_r82_next_mux = prod_r82_next_bits ? w82 : 8'd0;
+  assign prod_r82_next_bits_1 = add_count[1];
+  assign prod_r82_next_shl = {w82, 1'd0};
+  assign prod_r82_next_mux_1 = prod_r82_next_bits_1 ? prod_r82_next_shl : 9'd0;
+  assign prod_r82_next_add = {{2{prod_r82_next_mux[7]}}, prod_r82_next_mux} + {prod_r82_next_mux_1[8], prod_r82_next_mux_1};
+  assign prod_r83_next_bits = add_count[0];
+  assign prod_r83_next_mux = prod_r83_next_bits ? w83 : 8'd0;
+  assign prod_r83_next_bits_1 = add_count[1];
+  assign prod_r83_next_shl = {w83, 1'd0};
+  assign prod_r83_next_mux_1 = prod_r83_next_bits_1 ? prod_r83_next_shl : 9'd0;
+  assign prod_r83_next_add = {{2{prod_r83_next_mux[7]}}, prod_r83_next_mux} + {prod_r83_next_mux_1[8], prod_r83_next_mux_1};
+  assign prod_r84_next_bits = add_count[0];
+  assign prod_r84_next_mux = prod_r84_next_bits ? w84 : 8'd0;
+  assign prod_r84_next_bits_1 = add_count[1];
+  assign prod_r84_next_shl = {w84, 1'd0};
+  assign prod_r84_next_mux_1 = prod_r84_next_bits_1 ? prod_r84_next_shl : 9'd0;
+  assign prod_r84_next_add = {{2{prod_r84_next_mux[7]}}, prod_r84_next_mux} + {prod_r84_next_mux_1[8], prod_r84_next_mux_1};
+  assign prod_r85_next_bits = add_count[0];
+  assign prod_r85_next_mux = prod_r85_next_bits ? w85 : 8'd0;
+  assign prod_r85_next_bits_1 = add_count[1];
+  assign prod_r85_next_shl = {w85, 1'd0};
+  assign prod_r85_next_mux_1 = prod_r85_next_bits_1 ? prod_r85_next_shl : 9'd0;
+  assign prod_r85_next_add = {{2{prod_r85_next_mux[7]}}, prod_r85_next_mux} + {prod_r85_next_mux_1[8], prod_r85_next_mux_1};
+  assign prod_r86_next_bits = add_count[0];
+  assign prod_r86_next_mux = prod_r86_next_bits ? w86 : 8'd0;
+  assign prod_r86_next_bits_1 = add_count[1];
+  assign prod_r86_next_shl = {w86, 1'd0};
+  assign prod_r86_next_mux_1 = prod_r86_next_bits_1 ? prod_r86_next_shl : 9'd0;
+  assign prod_r86_next_add = {{2{prod_r86_next_mux[7]}}, prod_r86_next_mux} + {prod_r86_next_mux_1[8], prod_r86_next_mux_1};
+  assign prod_r87_next_bits = add_count[0];
+  assign prod_r87_next_mux = prod_r87_next_bits ? w87 : 8'd0;
+  assign prod_r87_next_bits_1 = add_count[1];
+  assign prod_r87_next_shl = {w87, 1'd0};
+  assign prod_r87_next_mux_1 = prod_r87_next_bits_1 ? prod_r87_next_shl : 9'd0;
+  assign prod_r87_next_add = {{2{prod_r87_next_mux[7]}}, prod_r87_next_mux} + {prod_r87_next_mux_1[8], prod_r87_next_mux_1};
+  assign prod_r88_next_bits = add_count[0];
+  assign prod_r88_next_mux = prod_r88_next_bits ? w88 : 8'd0;
+  assign prod_r88_next_bits_1 = add_count[1];
+  assign prod_r88_next_shl = {w88, 1'd0};
+  assign prod_r88_next_mux_1 = prod_r88_next_bits_1 ? prod_r88_next_shl : 9'd0;
+  assign prod_r88_next_add = {{2{prod_r88_next_mux[7]}}, prod_r88_next_mux} + {prod_r88_next_mux_1[8], prod_r88_next_mux_1};
+  assign prod_r89_next_bits = add_count[0];
+  assign prod_r89_next_mux = prod_r89_next_bits ? w89 : 8'd0;
+  assign prod_r89_next_bits_1 = add_count[1];
+  assign prod_r89_next_shl = {w89, 1'd0};
+  assign prod_r89_next_mux_1 = prod_r89_next_bits_1 ? prod_r89_next_shl : 9'd0;
+  assign prod_r89_next_add = {{2{prod_r89_next_mux[7]}}, prod_r89_next_mux} + {prod_r89_next_mux_1[8], prod_r89_next_mux_1};
+  assign prod_r90_next_bits = add_count[0];
+  assign prod_r90_next_mux = prod_r90_next_bits ? w90 : 8'd0;
+  assign prod_r90_next_bits_1 = add_count[1];
+  assign prod_r90_next_shl = {w90, 1'd0};
+  assign prod_r90_next_mux_1 = prod_r90_next_bits_1 ? prod_r90_next_shl : 9'd0;
+  assign prod_r90_next_add = {{2{prod_r90_next_mux[7]}}, prod_r90_next_mux} + {prod_r90_next_mux_1[8], prod_r90_next_mux_1};
+  assign prod_r91_next_bits = add_count[0];
+  assign prod_r91_next_mux = prod_r91_next_bits ? w91 : 8'd0;
+  assign prod_r91_next_bits_1 = add_count[1];
+  assign prod_r91_next_shl = {w91, 1'd0};
+  assign prod_r91_next_mux_1 = prod_r91_next_bits_1 ? prod_r91_next_shl : 9'd0;
+  assign prod_r91_next_add = {{2{prod_r91_next_mux[7]}}, prod_r91_next_mux} + {prod_r91_next_mux_1[8], prod_r91_next_mux_1};
+  assign prod_r92_next_bits = add_count[0];
+  assign prod_r92_next_mux = prod_r92_next_bits ? w92 : 8'd0;
+  assign prod_r92_next_bits_1 = add_count[1];
+  assign prod_r92_next_shl = {w92, 1'd0};
+  assign prod_r92_next_mux_1 = prod_r92_next_bits_1 ? prod_r92_next_shl : 9'd0;
+  assign prod_r92_next_add = {{2{prod_r92_next_mux[7]}}, prod_r92_next_mux} + {prod_r92_next_mux_1[8], prod_r92_next_mux_1};
+  assign prod_r93_next_bits = add_count[0];
+  assign prod_r93_next_mux = prod_r93_next_bits ? w93 : 8'd0;
+  assign prod_r93_next_bits_1 = add_count[1];
+  assign prod_r93_next_shl = {w93, 1'd0};
+  assign prod_r93_next_mux_1 = prod_r93_next_bits_1 ? prod_r93_next_shl : 9'd0;
+  assign prod_r93_next_add = {{2{prod_r93_next_mux[7]}}, prod_r93_next_mux} + {prod_r93_next_mux_1[8], prod_r93_next_mux_1};
+  assign prod_r94_next_bits = add_count[0];
+  assign prod_r94_next_mux = prod_r94_next_bits ? w94 : 8'd0;
+  assign prod_r94_next_bits_1 = add_count[1];
+  assign prod_r94_next_shl = {w94, 1'd0};
+  assign prod_r94_next_mux_1 = prod_r94_next_bits_1 ? prod_r94_next_shl : 9'd0;
+  assign prod_r94_next_add = {{2{prod_r94_next_mux[7]}}, prod_r94_next_mux} + {prod_r94_next_mux_1[8], prod_r94_next_mux_1};
+  assign prod_r95_next_bits = add_count[0];
+  assign prod_r95_next_mux = prod_r95_next_bits ? w95 : 8'd0;
+  assign prod_r95_next_bits_1 = add_count[1];
+  assign prod_r95_next_shl = {w95, 1'd0};
+  assign prod_r95_next_mux_1 = prod_r95_next_bits_1 ? prod_r95_next_shl : 9'd0;
+  assign prod_r95_next_add = {{2{prod_r95_next_mux[7]}}, prod_r95_next_mux} + {prod_r95_next_mux_1[8], prod_r95_next_mux_1};
   assign out_current_r_next_cat = {result95, result94, result93, result92, result91, result90, result89, result88, result87, result86, result85, result84, result83, result82, result81, result80, result79, result78, result77, result76, result75, result74, result73, result72, result71, result70, result69, result68, result67, result66, result65, result64, result63, result62, result61, result60, result59, result58, result57, result56, result55, result54, result53, result52, result51, result50, result49, result48, result47, result46, result45, result44, result43, result42, result41, result40, result39, result38, result37, result36, result35, result34, result33, result32, result31, result30, result29, result28, result27, result26, result25, result24, result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 2'd1;
   assign drain_group_next_mux = drain_last ? 2'd0 : drain_group_next_add;
@@ -2848,482 +3807,482 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign w0 = w0_bits;
   assign base0 = prod_fresh ? base0_ext : base0_rd_1;
   assign prod0 = prod_r0;
-  assign sum0 = {base0[14], base0} + {{5{prod0[10]}}, prod0};
+  assign sum0 = {base0[14], base0} + {{6{prod0[9]}}, prod0};
   assign acc_next0 = sum0[14:0];
   assign w1 = w1_bits;
   assign base1 = prod_fresh ? base1_ext : base1_rd;
   assign prod1 = prod_r1;
-  assign sum1 = {base1[14], base1} + {{5{prod1[10]}}, prod1};
+  assign sum1 = {base1[14], base1} + {{6{prod1[9]}}, prod1};
   assign acc_next1 = sum1[14:0];
   assign w2 = w2_bits;
   assign base2 = prod_fresh ? base2_ext : base2_rd;
   assign prod2 = prod_r2;
-  assign sum2 = {base2[14], base2} + {{5{prod2[10]}}, prod2};
+  assign sum2 = {base2[14], base2} + {{6{prod2[9]}}, prod2};
   assign acc_next2 = sum2[14:0];
   assign w3 = w3_bits;
   assign base3 = prod_fresh ? base3_ext : base3_rd;
   assign prod3 = prod_r3;
-  assign sum3 = {base3[14], base3} + {{5{prod3[10]}}, prod3};
+  assign sum3 = {base3[14], base3} + {{6{prod3[9]}}, prod3};
   assign acc_next3 = sum3[14:0];
   assign w4 = w4_bits;
   assign base4 = prod_fresh ? base4_ext : base4_rd;
   assign prod4 = prod_r4;
-  assign sum4 = {base4[14], base4} + {{5{prod4[10]}}, prod4};
+  assign sum4 = {base4[14], base4} + {{6{prod4[9]}}, prod4};
   assign acc_next4 = sum4[14:0];
   assign w5 = w5_bits;
   assign base5 = prod_fresh ? base5_ext : base5_rd;
   assign prod5 = prod_r5;
-  assign sum5 = {base5[14], base5} + {{5{prod5[10]}}, prod5};
+  assign sum5 = {base5[14], base5} + {{6{prod5[9]}}, prod5};
   assign acc_next5 = sum5[14:0];
   assign w6 = w6_bits;
   assign base6 = prod_fresh ? base6_ext : base6_rd;
   assign prod6 = prod_r6;
-  assign sum6 = {base6[14], base6} + {{5{prod6[10]}}, prod6};
+  assign sum6 = {base6[14], base6} + {{6{prod6[9]}}, prod6};
   assign acc_next6 = sum6[14:0];
   assign w7 = w7_bits;
   assign base7 = prod_fresh ? base7_ext : base7_rd;
   assign prod7 = prod_r7;
-  assign sum7 = {base7[14], base7} + {{5{prod7[10]}}, prod7};
+  assign sum7 = {base7[14], base7} + {{6{prod7[9]}}, prod7};
   assign acc_next7 = sum7[14:0];
   assign w8 = w8_bits;
   assign base8 = prod_fresh ? base8_ext : base8_rd;
   assign prod8 = prod_r8;
-  assign sum8 = {base8[14], base8} + {{5{prod8[10]}}, prod8};
+  assign sum8 = {base8[14], base8} + {{6{prod8[9]}}, prod8};
   assign acc_next8 = sum8[14:0];
   assign w9 = w9_bits;
   assign base9 = prod_fresh ? base9_ext : base9_rd;
   assign prod9 = prod_r9;
-  assign sum9 = {base9[14], base9} + {{5{prod9[10]}}, prod9};
+  assign sum9 = {base9[14], base9} + {{6{prod9[9]}}, prod9};
   assign acc_next9 = sum9[14:0];
   assign w10 = w10_bits;
   assign base10 = prod_fresh ? base10_ext : base10_rd;
   assign prod10 = prod_r10;
-  assign sum10 = {base10[14], base10} + {{5{prod10[10]}}, prod10};
+  assign sum10 = {base10[14], base10} + {{6{prod10[9]}}, prod10};
   assign acc_next10 = sum10[14:0];
   assign w11 = w11_bits;
   assign base11 = prod_fresh ? base11_ext : base11_rd;
   assign prod11 = prod_r11;
-  assign sum11 = {base11[14], base11} + {{5{prod11[10]}}, prod11};
+  assign sum11 = {base11[14], base11} + {{6{prod11[9]}}, prod11};
   assign acc_next11 = sum11[14:0];
   assign w12 = w12_bits;
   assign base12 = prod_fresh ? base12_ext : base12_rd;
   assign prod12 = prod_r12;
-  assign sum12 = {base12[14], base12} + {{5{prod12[10]}}, prod12};
+  assign sum12 = {base12[14], base12} + {{6{prod12[9]}}, prod12};
   assign acc_next12 = sum12[14:0];
   assign w13 = w13_bits;
   assign base13 = prod_fresh ? base13_ext : base13_rd;
   assign prod13 = prod_r13;
-  assign sum13 = {base13[14], base13} + {{5{prod13[10]}}, prod13};
+  assign sum13 = {base13[14], base13} + {{6{prod13[9]}}, prod13};
   assign acc_next13 = sum13[14:0];
   assign w14 = w14_bits;
   assign base14 = prod_fresh ? base14_ext : base14_rd;
   assign prod14 = prod_r14;
-  assign sum14 = {base14[14], base14} + {{5{prod14[10]}}, prod14};
+  assign sum14 = {base14[14], base14} + {{6{prod14[9]}}, prod14};
   assign acc_next14 = sum14[14:0];
   assign w15 = w15_bits;
   assign base15 = prod_fresh ? base15_ext : base15_rd;
   assign prod15 = prod_r15;
-  assign sum15 = {base15[14], base15} + {{5{prod15[10]}}, prod15};
+  assign sum15 = {base15[14], base15} + {{6{prod15[9]}}, prod15};
   assign acc_next15 = sum15[14:0];
   assign w16 = w16_bits;
   assign base16 = prod_fresh ? base16_ext : base16_rd;
   assign prod16 = prod_r16;
-  assign sum16 = {base16[14], base16} + {{5{prod16[10]}}, prod16};
+  assign sum16 = {base16[14], base16} + {{6{prod16[9]}}, prod16};
   assign acc_next16 = sum16[14:0];
   assign w17 = w17_bits;
   assign base17 = prod_fresh ? base17_ext : base17_rd;
   assign prod17 = prod_r17;
-  assign sum17 = {base17[14], base17} + {{5{prod17[10]}}, prod17};
+  assign sum17 = {base17[14], base17} + {{6{prod17[9]}}, prod17};
   assign acc_next17 = sum17[14:0];
   assign w18 = w18_bits;
   assign base18 = prod_fresh ? base18_ext : base18_rd;
   assign prod18 = prod_r18;
-  assign sum18 = {base18[14], base18} + {{5{prod18[10]}}, prod18};
+  assign sum18 = {base18[14], base18} + {{6{prod18[9]}}, prod18};
   assign acc_next18 = sum18[14:0];
   assign w19 = w19_bits;
   assign base19 = prod_fresh ? base19_ext : base19_rd;
   assign prod19 = prod_r19;
-  assign sum19 = {base19[14], base19} + {{5{prod19[10]}}, prod19};
+  assign sum19 = {base19[14], base19} + {{6{prod19[9]}}, prod19};
   assign acc_next19 = sum19[14:0];
   assign w20 = w20_bits;
   assign base20 = prod_fresh ? base20_ext : base20_rd;
   assign prod20 = prod_r20;
-  assign sum20 = {base20[14], base20} + {{5{prod20[10]}}, prod20};
+  assign sum20 = {base20[14], base20} + {{6{prod20[9]}}, prod20};
   assign acc_next20 = sum20[14:0];
   assign w21 = w21_bits;
   assign base21 = prod_fresh ? base21_ext : base21_rd;
   assign prod21 = prod_r21;
-  assign sum21 = {base21[14], base21} + {{5{prod21[10]}}, prod21};
+  assign sum21 = {base21[14], base21} + {{6{prod21[9]}}, prod21};
   assign acc_next21 = sum21[14:0];
   assign w22 = w22_bits;
   assign base22 = prod_fresh ? base22_ext : base22_rd;
   assign prod22 = prod_r22;
-  assign sum22 = {base22[14], base22} + {{5{prod22[10]}}, prod22};
+  assign sum22 = {base22[14], base22} + {{6{prod22[9]}}, prod22};
   assign acc_next22 = sum22[14:0];
   assign w23 = w23_bits;
   assign base23 = prod_fresh ? base23_ext : base23_rd;
   assign prod23 = prod_r23;
-  assign sum23 = {base23[14], base23} + {{5{prod23[10]}}, prod23};
+  assign sum23 = {base23[14], base23} + {{6{prod23[9]}}, prod23};
   assign acc_next23 = sum23[14:0];
   assign w24 = w24_bits;
   assign base24 = prod_fresh ? base24_ext : base24_rd;
   assign prod24 = prod_r24;
-  assign sum24 = {base24[14], base24} + {{5{prod24[10]}}, prod24};
+  assign sum24 = {base24[14], base24} + {{6{prod24[9]}}, prod24};
   assign acc_next24 = sum24[14:0];
   assign w25 = w25_bits;
   assign base25 = prod_fresh ? base25_ext : base25_rd;
   assign prod25 = prod_r25;
-  assign sum25 = {base25[14], base25} + {{5{prod25[10]}}, prod25};
+  assign sum25 = {base25[14], base25} + {{6{prod25[9]}}, prod25};
   assign acc_next25 = sum25[14:0];
   assign w26 = w26_bits;
   assign base26 = prod_fresh ? base26_ext : base26_rd;
   assign prod26 = prod_r26;
-  assign sum26 = {base26[14], base26} + {{5{prod26[10]}}, prod26};
+  assign sum26 = {base26[14], base26} + {{6{prod26[9]}}, prod26};
   assign acc_next26 = sum26[14:0];
   assign w27 = w27_bits;
   assign base27 = prod_fresh ? base27_ext : base27_rd;
   assign prod27 = prod_r27;
-  assign sum27 = {base27[14], base27} + {{5{prod27[10]}}, prod27};
+  assign sum27 = {base27[14], base27} + {{6{prod27[9]}}, prod27};
   assign acc_next27 = sum27[14:0];
   assign w28 = w28_bits;
   assign base28 = prod_fresh ? base28_ext : base28_rd;
   assign prod28 = prod_r28;
-  assign sum28 = {base28[14], base28} + {{5{prod28[10]}}, prod28};
+  assign sum28 = {base28[14], base28} + {{6{prod28[9]}}, prod28};
   assign acc_next28 = sum28[14:0];
   assign w29 = w29_bits;
   assign base29 = prod_fresh ? base29_ext : base29_rd;
   assign prod29 = prod_r29;
-  assign sum29 = {base29[14], base29} + {{5{prod29[10]}}, prod29};
+  assign sum29 = {base29[14], base29} + {{6{prod29[9]}}, prod29};
   assign acc_next29 = sum29[14:0];
   assign w30 = w30_bits;
   assign base30 = prod_fresh ? base30_ext : base30_rd;
   assign prod30 = prod_r30;
-  assign sum30 = {base30[14], base30} + {{5{prod30[10]}}, prod30};
+  assign sum30 = {base30[14], base30} + {{6{prod30[9]}}, prod30};
   assign acc_next30 = sum30[14:0];
   assign w31 = w31_bits;
   assign base31 = prod_fresh ? base31_ext : base31_rd;
   assign prod31 = prod_r31;
-  assign sum31 = {base31[14], base31} + {{5{prod31[10]}}, prod31};
+  assign sum31 = {base31[14], base31} + {{6{prod31[9]}}, prod31};
   assign acc_next31 = sum31[14:0];
   assign w32 = w32_bits;
   assign base32 = prod_fresh ? base32_ext : base32_rd;
   assign prod32 = prod_r32;
-  assign sum32 = {base32[14], base32} + {{5{prod32[10]}}, prod32};
+  assign sum32 = {base32[14], base32} + {{6{prod32[9]}}, prod32};
   assign acc_next32 = sum32[14:0];
   assign w33 = w33_bits;
   assign base33 = prod_fresh ? base33_ext : base33_rd;
   assign prod33 = prod_r33;
-  assign sum33 = {base33[14], base33} + {{5{prod33[10]}}, prod33};
+  assign sum33 = {base33[14], base33} + {{6{prod33[9]}}, prod33};
   assign acc_next33 = sum33[14:0];
   assign w34 = w34_bits;
   assign base34 = prod_fresh ? base34_ext : base34_rd;
   assign prod34 = prod_r34;
-  assign sum34 = {base34[14], base34} + {{5{prod34[10]}}, prod34};
+  assign sum34 = {base34[14], base34} + {{6{prod34[9]}}, prod34};
   assign acc_next34 = sum34[14:0];
   assign w35 = w35_bits;
   assign base35 = prod_fresh ? base35_ext : base35_rd;
   assign prod35 = prod_r35;
-  assign sum35 = {base35[14], base35} + {{5{prod35[10]}}, prod35};
+  assign sum35 = {base35[14], base35} + {{6{prod35[9]}}, prod35};
   assign acc_next35 = sum35[14:0];
   assign w36 = w36_bits;
   assign base36 = prod_fresh ? base36_ext : base36_rd;
   assign prod36 = prod_r36;
-  assign sum36 = {base36[14], base36} + {{5{prod36[10]}}, prod36};
+  assign sum36 = {base36[14], base36} + {{6{prod36[9]}}, prod36};
   assign acc_next36 = sum36[14:0];
   assign w37 = w37_bits;
   assign base37 = prod_fresh ? base37_ext : base37_rd;
   assign prod37 = prod_r37;
-  assign sum37 = {base37[14], base37} + {{5{prod37[10]}}, prod37};
+  assign sum37 = {base37[14], base37} + {{6{prod37[9]}}, prod37};
   assign acc_next37 = sum37[14:0];
   assign w38 = w38_bits;
   assign base38 = prod_fresh ? base38_ext : base38_rd;
   assign prod38 = prod_r38;
-  assign sum38 = {base38[14], base38} + {{5{prod38[10]}}, prod38};
+  assign sum38 = {base38[14], base38} + {{6{prod38[9]}}, prod38};
   assign acc_next38 = sum38[14:0];
   assign w39 = w39_bits;
   assign base39 = prod_fresh ? base39_ext : base39_rd;
   assign prod39 = prod_r39;
-  assign sum39 = {base39[14], base39} + {{5{prod39[10]}}, prod39};
+  assign sum39 = {base39[14], base39} + {{6{prod39[9]}}, prod39};
   assign acc_next39 = sum39[14:0];
   assign w40 = w40_bits;
   assign base40 = prod_fresh ? base40_ext : base40_rd;
   assign prod40 = prod_r40;
-  assign sum40 = {base40[14], base40} + {{5{prod40[10]}}, prod40};
+  assign sum40 = {base40[14], base40} + {{6{prod40[9]}}, prod40};
   assign acc_next40 = sum40[14:0];
   assign w41 = w41_bits;
   assign base41 = prod_fresh ? base41_ext : base41_rd;
   assign prod41 = prod_r41;
-  assign sum41 = {base41[14], base41} + {{5{prod41[10]}}, prod41};
+  assign sum41 = {base41[14], base41} + {{6{prod41[9]}}, prod41};
   assign acc_next41 = sum41[14:0];
   assign w42 = w42_bits;
   assign base42 = prod_fresh ? base42_ext : base42_rd;
   assign prod42 = prod_r42;
-  assign sum42 = {base42[14], base42} + {{5{prod42[10]}}, prod42};
+  assign sum42 = {base42[14], base42} + {{6{prod42[9]}}, prod42};
   assign acc_next42 = sum42[14:0];
   assign w43 = w43_bits;
   assign base43 = prod_fresh ? base43_ext : base43_rd;
   assign prod43 = prod_r43;
-  assign sum43 = {base43[14], base43} + {{5{prod43[10]}}, prod43};
+  assign sum43 = {base43[14], base43} + {{6{prod43[9]}}, prod43};
   assign acc_next43 = sum43[14:0];
   assign w44 = w44_bits;
   assign base44 = prod_fresh ? base44_ext : base44_rd;
   assign prod44 = prod_r44;
-  assign sum44 = {base44[14], base44} + {{5{prod44[10]}}, prod44};
+  assign sum44 = {base44[14], base44} + {{6{prod44[9]}}, prod44};
   assign acc_next44 = sum44[14:0];
   assign w45 = w45_bits;
   assign base45 = prod_fresh ? base45_ext : base45_rd;
   assign prod45 = prod_r45;
-  assign sum45 = {base45[14], base45} + {{5{prod45[10]}}, prod45};
+  assign sum45 = {base45[14], base45} + {{6{prod45[9]}}, prod45};
   assign acc_next45 = sum45[14:0];
   assign w46 = w46_bits;
   assign base46 = prod_fresh ? base46_ext : base46_rd;
   assign prod46 = prod_r46;
-  assign sum46 = {base46[14], base46} + {{5{prod46[10]}}, prod46};
+  assign sum46 = {base46[14], base46} + {{6{prod46[9]}}, prod46};
   assign acc_next46 = sum46[14:0];
   assign w47 = w47_bits;
   assign base47 = prod_fresh ? base47_ext : base47_rd;
   assign prod47 = prod_r47;
-  assign sum47 = {base47[14], base47} + {{5{prod47[10]}}, prod47};
+  assign sum47 = {base47[14], base47} + {{6{prod47[9]}}, prod47};
   assign acc_next47 = sum47[14:0];
   assign w48 = w48_bits;
   assign base48 = prod_fresh ? base48_ext : base48_rd;
   assign prod48 = prod_r48;
-  assign sum48 = {base48[14], base48} + {{5{prod48[10]}}, prod48};
+  assign sum48 = {base48[14], base48} + {{6{prod48[9]}}, prod48};
   assign acc_next48 = sum48[14:0];
   assign w49 = w49_bits;
   assign base49 = prod_fresh ? base49_ext : base49_rd;
   assign prod49 = prod_r49;
-  assign sum49 = {base49[14], base49} + {{5{prod49[10]}}, prod49};
+  assign sum49 = {base49[14], base49} + {{6{prod49[9]}}, prod49};
   assign acc_next49 = sum49[14:0];
   assign w50 = w50_bits;
   assign base50 = prod_fresh ? base50_ext : base50_rd;
   assign prod50 = prod_r50;
-  assign sum50 = {base50[14], base50} + {{5{prod50[10]}}, prod50};
+  assign sum50 = {base50[14], base50} + {{6{prod50[9]}}, prod50};
   assign acc_next50 = sum50[14:0];
   assign w51 = w51_bits;
   assign base51 = prod_fresh ? base51_ext : base51_rd;
   assign prod51 = prod_r51;
-  assign sum51 = {base51[14], base51} + {{5{prod51[10]}}, prod51};
+  assign sum51 = {base51[14], base51} + {{6{prod51[9]}}, prod51};
   assign acc_next51 = sum51[14:0];
   assign w52 = w52_bits;
   assign base52 = prod_fresh ? base52_ext : base52_rd;
   assign prod52 = prod_r52;
-  assign sum52 = {base52[14], base52} + {{5{prod52[10]}}, prod52};
+  assign sum52 = {base52[14], base52} + {{6{prod52[9]}}, prod52};
   assign acc_next52 = sum52[14:0];
   assign w53 = w53_bits;
   assign base53 = prod_fresh ? base53_ext : base53_rd;
   assign prod53 = prod_r53;
-  assign sum53 = {base53[14], base53} + {{5{prod53[10]}}, prod53};
+  assign sum53 = {base53[14], base53} + {{6{prod53[9]}}, prod53};
   assign acc_next53 = sum53[14:0];
   assign w54 = w54_bits;
   assign base54 = prod_fresh ? base54_ext : base54_rd;
   assign prod54 = prod_r54;
-  assign sum54 = {base54[14], base54} + {{5{prod54[10]}}, prod54};
+  assign sum54 = {base54[14], base54} + {{6{prod54[9]}}, prod54};
   assign acc_next54 = sum54[14:0];
   assign w55 = w55_bits;
   assign base55 = prod_fresh ? base55_ext : base55_rd;
   assign prod55 = prod_r55;
-  assign sum55 = {base55[14], base55} + {{5{prod55[10]}}, prod55};
+  assign sum55 = {base55[14], base55} + {{6{prod55[9]}}, prod55};
   assign acc_next55 = sum55[14:0];
   assign w56 = w56_bits;
   assign base56 = prod_fresh ? base56_ext : base56_rd;
   assign prod56 = prod_r56;
-  assign sum56 = {base56[14], base56} + {{5{prod56[10]}}, prod56};
+  assign sum56 = {base56[14], base56} + {{6{prod56[9]}}, prod56};
   assign acc_next56 = sum56[14:0];
   assign w57 = w57_bits;
   assign base57 = prod_fresh ? base57_ext : base57_rd;
   assign prod57 = prod_r57;
-  assign sum57 = {base57[14], base57} + {{5{prod57[10]}}, prod57};
+  assign sum57 = {base57[14], base57} + {{6{prod57[9]}}, prod57};
   assign acc_next57 = sum57[14:0];
   assign w58 = w58_bits;
   assign base58 = prod_fresh ? base58_ext : base58_rd;
   assign prod58 = prod_r58;
-  assign sum58 = {base58[14], base58} + {{5{prod58[10]}}, prod58};
+  assign sum58 = {base58[14], base58} + {{6{prod58[9]}}, prod58};
   assign acc_next58 = sum58[14:0];
   assign w59 = w59_bits;
   assign base59 = prod_fresh ? base59_ext : base59_rd;
   assign prod59 = prod_r59;
-  assign sum59 = {base59[14], base59} + {{5{prod59[10]}}, prod59};
+  assign sum59 = {base59[14], base59} + {{6{prod59[9]}}, prod59};
   assign acc_next59 = sum59[14:0];
   assign w60 = w60_bits;
   assign base60 = prod_fresh ? base60_ext : base60_rd;
   assign prod60 = prod_r60;
-  assign sum60 = {base60[14], base60} + {{5{prod60[10]}}, prod60};
+  assign sum60 = {base60[14], base60} + {{6{prod60[9]}}, prod60};
   assign acc_next60 = sum60[14:0];
   assign w61 = w61_bits;
   assign base61 = prod_fresh ? base61_ext : base61_rd;
   assign prod61 = prod_r61;
-  assign sum61 = {base61[14], base61} + {{5{prod61[10]}}, prod61};
+  assign sum61 = {base61[14], base61} + {{6{prod61[9]}}, prod61};
   assign acc_next61 = sum61[14:0];
   assign w62 = w62_bits;
   assign base62 = prod_fresh ? base62_ext : base62_rd;
   assign prod62 = prod_r62;
-  assign sum62 = {base62[14], base62} + {{5{prod62[10]}}, prod62};
+  assign sum62 = {base62[14], base62} + {{6{prod62[9]}}, prod62};
   assign acc_next62 = sum62[14:0];
   assign w63 = w63_bits;
   assign base63 = prod_fresh ? base63_ext : base63_rd;
   assign prod63 = prod_r63;
-  assign sum63 = {base63[14], base63} + {{5{prod63[10]}}, prod63};
+  assign sum63 = {base63[14], base63} + {{6{prod63[9]}}, prod63};
   assign acc_next63 = sum63[14:0];
   assign w64 = w64_bits;
   assign base64 = prod_fresh ? base64_ext : base64_rd;
   assign prod64 = prod_r64;
-  assign sum64 = {base64[14], base64} + {{5{prod64[10]}}, prod64};
+  assign sum64 = {base64[14], base64} + {{6{prod64[9]}}, prod64};
   assign acc_next64 = sum64[14:0];
   assign w65 = w65_bits;
   assign base65 = prod_fresh ? base65_ext : base65_rd;
   assign prod65 = prod_r65;
-  assign sum65 = {base65[14], base65} + {{5{prod65[10]}}, prod65};
+  assign sum65 = {base65[14], base65} + {{6{prod65[9]}}, prod65};
   assign acc_next65 = sum65[14:0];
   assign w66 = w66_bits;
   assign base66 = prod_fresh ? base66_ext : base66_rd;
   assign prod66 = prod_r66;
-  assign sum66 = {base66[14], base66} + {{5{prod66[10]}}, prod66};
+  assign sum66 = {base66[14], base66} + {{6{prod66[9]}}, prod66};
   assign acc_next66 = sum66[14:0];
   assign w67 = w67_bits;
   assign base67 = prod_fresh ? base67_ext : base67_rd;
   assign prod67 = prod_r67;
-  assign sum67 = {base67[14], base67} + {{5{prod67[10]}}, prod67};
+  assign sum67 = {base67[14], base67} + {{6{prod67[9]}}, prod67};
   assign acc_next67 = sum67[14:0];
   assign w68 = w68_bits;
   assign base68 = prod_fresh ? base68_ext : base68_rd;
   assign prod68 = prod_r68;
-  assign sum68 = {base68[14], base68} + {{5{prod68[10]}}, prod68};
+  assign sum68 = {base68[14], base68} + {{6{prod68[9]}}, prod68};
   assign acc_next68 = sum68[14:0];
   assign w69 = w69_bits;
   assign base69 = prod_fresh ? base69_ext : base69_rd;
   assign prod69 = prod_r69;
-  assign sum69 = {base69[14], base69} + {{5{prod69[10]}}, prod69};
+  assign sum69 = {base69[14], base69} + {{6{prod69[9]}}, prod69};
   assign acc_next69 = sum69[14:0];
   assign w70 = w70_bits;
   assign base70 = prod_fresh ? base70_ext : base70_rd;
   assign prod70 = prod_r70;
-  assign sum70 = {base70[14], base70} + {{5{prod70[10]}}, prod70};
+  assign sum70 = {base70[14], base70} + {{6{prod70[9]}}, prod70};
   assign acc_next70 = sum70[14:0];
   assign w71 = w71_bits;
   assign base71 = prod_fresh ? base71_ext : base71_rd;
   assign prod71 = prod_r71;
-  assign sum71 = {base71[14], base71} + {{5{prod71[10]}}, prod71};
+  assign sum71 = {base71[14], base71} + {{6{prod71[9]}}, prod71};
   assign acc_next71 = sum71[14:0];
   assign w72 = w72_bits;
   assign base72 = prod_fresh ? base72_ext : base72_rd;
   assign prod72 = prod_r72;
-  assign sum72 = {base72[14], base72} + {{5{prod72[10]}}, prod72};
+  assign sum72 = {base72[14], base72} + {{6{prod72[9]}}, prod72};
   assign acc_next72 = sum72[14:0];
   assign w73 = w73_bits;
   assign base73 = prod_fresh ? base73_ext : base73_rd;
   assign prod73 = prod_r73;
-  assign sum73 = {base73[14], base73} + {{5{prod73[10]}}, prod73};
+  assign sum73 = {base73[14], base73} + {{6{prod73[9]}}, prod73};
   assign acc_next73 = sum73[14:0];
   assign w74 = w74_bits;
   assign base74 = prod_fresh ? base74_ext : base74_rd;
   assign prod74 = prod_r74;
-  assign sum74 = {base74[14], base74} + {{5{prod74[10]}}, prod74};
+  assign sum74 = {base74[14], base74} + {{6{prod74[9]}}, prod74};
   assign acc_next74 = sum74[14:0];
   assign w75 = w75_bits;
   assign base75 = prod_fresh ? base75_ext : base75_rd;
   assign prod75 = prod_r75;
-  assign sum75 = {base75[14], base75} + {{5{prod75[10]}}, prod75};
+  assign sum75 = {base75[14], base75} + {{6{prod75[9]}}, prod75};
   assign acc_next75 = sum75[14:0];
   assign w76 = w76_bits;
   assign base76 = prod_fresh ? base76_ext : base76_rd;
   assign prod76 = prod_r76;
-  assign sum76 = {base76[14], base76} + {{5{prod76[10]}}, prod76};
+  assign sum76 = {base76[14], base76} + {{6{prod76[9]}}, prod76};
   assign acc_next76 = sum76[14:0];
   assign w77 = w77_bits;
   assign base77 = prod_fresh ? base77_ext : base77_rd;
   assign prod77 = prod_r77;
-  assign sum77 = {base77[14], base77} + {{5{prod77[10]}}, prod77};
+  assign sum77 = {base77[14], base77} + {{6{prod77[9]}}, prod77};
   assign acc_next77 = sum77[14:0];
   assign w78 = w78_bits;
   assign base78 = prod_fresh ? base78_ext : base78_rd;
   assign prod78 = prod_r78;
-  assign sum78 = {base78[14], base78} + {{5{prod78[10]}}, prod78};
+  assign sum78 = {base78[14], base78} + {{6{prod78[9]}}, prod78};
   assign acc_next78 = sum78[14:0];
   assign w79 = w79_bits;
   assign base79 = prod_fresh ? base79_ext : base79_rd;
   assign prod79 = prod_r79;
-  assign sum79 = {base79[14], base79} + {{5{prod79[10]}}, prod79};
+  assign sum79 = {base79[14], base79} + {{6{prod79[9]}}, prod79};
   assign acc_next79 = sum79[14:0];
   assign w80 = w80_bits;
   assign base80 = prod_fresh ? base80_ext : base80_rd;
   assign prod80 = prod_r80;
-  assign sum80 = {base80[14], base80} + {{5{prod80[10]}}, prod80};
+  assign sum80 = {base80[14], base80} + {{6{prod80[9]}}, prod80};
   assign acc_next80 = sum80[14:0];
   assign w81 = w81_bits;
   assign base81 = prod_fresh ? base81_ext : base81_rd;
   assign prod81 = prod_r81;
-  assign sum81 = {base81[14], base81} + {{5{prod81[10]}}, prod81};
+  assign sum81 = {base81[14], base81} + {{6{prod81[9]}}, prod81};
   assign acc_next81 = sum81[14:0];
   assign w82 = w82_bits;
   assign base82 = prod_fresh ? base82_ext : base82_rd;
   assign prod82 = prod_r82;
-  assign sum82 = {base82[14], base82} + {{5{prod82[10]}}, prod82};
+  assign sum82 = {base82[14], base82} + {{6{prod82[9]}}, prod82};
   assign acc_next82 = sum82[14:0];
   assign w83 = w83_bits;
   assign base83 = prod_fresh ? base83_ext : base83_rd;
   assign prod83 = prod_r83;
-  assign sum83 = {base83[14], base83} + {{5{prod83[10]}}, prod83};
+  assign sum83 = {base83[14], base83} + {{6{prod83[9]}}, prod83};
   assign acc_next83 = sum83[14:0];
   assign w84 = w84_bits;
   assign base84 = prod_fresh ? base84_ext : base84_rd;
   assign prod84 = prod_r84;
-  assign sum84 = {base84[14], base84} + {{5{prod84[10]}}, prod84};
+  assign sum84 = {base84[14], base84} + {{6{prod84[9]}}, prod84};
   assign acc_next84 = sum84[14:0];
   assign w85 = w85_bits;
   assign base85 = prod_fresh ? base85_ext : base85_rd;
   assign prod85 = prod_r85;
-  assign sum85 = {base85[14], base85} + {{5{prod85[10]}}, prod85};
+  assign sum85 = {base85[14], base85} + {{6{prod85[9]}}, prod85};
   assign acc_next85 = sum85[14:0];
   assign w86 = w86_bits;
   assign base86 = prod_fresh ? base86_ext : base86_rd;
   assign prod86 = prod_r86;
-  assign sum86 = {base86[14], base86} + {{5{prod86[10]}}, prod86};
+  assign sum86 = {base86[14], base86} + {{6{prod86[9]}}, prod86};
   assign acc_next86 = sum86[14:0];
   assign w87 = w87_bits;
   assign base87 = prod_fresh ? base87_ext : base87_rd;
   assign prod87 = prod_r87;
-  assign sum87 = {base87[14], base87} + {{5{prod87[10]}}, prod87};
+  assign sum87 = {base87[14], base87} + {{6{prod87[9]}}, prod87};
   assign acc_next87 = sum87[14:0];
   assign w88 = w88_bits;
   assign base88 = prod_fresh ? base88_ext : base88_rd;
   assign prod88 = prod_r88;
-  assign sum88 = {base88[14], base88} + {{5{prod88[10]}}, prod88};
+  assign sum88 = {base88[14], base88} + {{6{prod88[9]}}, prod88};
   assign acc_next88 = sum88[14:0];
   assign w89 = w89_bits;
   assign base89 = prod_fresh ? base89_ext : base89_rd;
   assign prod89 = prod_r89;
-  assign sum89 = {base89[14], base89} + {{5{prod89[10]}}, prod89};
+  assign sum89 = {base89[14], base89} + {{6{prod89[9]}}, prod89};
   assign acc_next89 = sum89[14:0];
   assign w90 = w90_bits;
   assign base90 = prod_fresh ? base90_ext : base90_rd;
   assign prod90 = prod_r90;
-  assign sum90 = {base90[14], base90} + {{5{prod90[10]}}, prod90};
+  assign sum90 = {base90[14], base90} + {{6{prod90[9]}}, prod90};
   assign acc_next90 = sum90[14:0];
   assign w91 = w91_bits;
   assign base91 = prod_fresh ? base91_ext : base91_rd;
   assign prod91 = prod_r91;
-  assign sum91 = {base91[14], base91} + {{5{prod91[10]}}, prod91};
+  assign sum91 = {base91[14], base91} + {{6{prod91[9]}}, prod91};
   assign acc_next91 = sum91[14:0];
   assign w92 = w92_bits;
   assign base92 = prod_fresh ? base92_ext : base92_rd;
   assign prod92 = prod_r92;
-  assign sum92 = {base92[14], base92} + {{5{prod92[10]}}, prod92};
+  assign sum92 = {base92[14], base92} + {{6{prod92[9]}}, prod92};
   assign acc_next92 = sum92[14:0];
   assign w93 = w93_bits;
   assign base93 = prod_fresh ? base93_ext : base93_rd;
   assign prod93 = prod_r93;
-  assign sum93 = {base93[14], base93} + {{5{prod93[10]}}, prod93};
+  assign sum93 = {base93[14], base93} + {{6{prod93[9]}}, prod93};
   assign acc_next93 = sum93[14:0];
   assign w94 = w94_bits;
   assign base94 = prod_fresh ? base94_ext : base94_rd;
   assign prod94 = prod_r94;
-  assign sum94 = {base94[14], base94} + {{5{prod94[10]}}, prod94};
+  assign sum94 = {base94[14], base94} + {{6{prod94[9]}}, prod94};
   assign acc_next94 = sum94[14:0];
   assign w95 = w95_bits;
   assign base95 = prod_fresh ? base95_ext : base95_rd;
   assign prod95 = prod_r95;
-  assign sum95 = {base95[14], base95} + {{5{prod95[10]}}, prod95};
+  assign sum95 = {base95[14], base95} + {{6{prod95[9]}}, prod95};
   assign acc_next95 = sum95[14:0];
   assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 2'd3;
@@ -3475,206 +4434,206 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   always @(posedge clk)
     if (add_valid) prod_fresh <= add_fresh;
   always @(posedge clk)
-    if (add_valid) prod_r0 <= prod_r0_next_mul;
+    if (add_valid) prod_r0 <= prod_r0_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r1 <= prod_r1_next_mul;
+    if (add_valid) prod_r1 <= prod_r1_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r2 <= prod_r2_next_mul;
+    if (add_valid) prod_r2 <= prod_r2_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r3 <= prod_r3_next_mul;
+    if (add_valid) prod_r3 <= prod_r3_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r4 <= prod_r4_next_mul;
+    if (add_valid) prod_r4 <= prod_r4_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r5 <= prod_r5_next_mul;
+    if (add_valid) prod_r5 <= prod_r5_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r6 <= prod_r6_next_mul;
+    if (add_valid) prod_r6 <= prod_r6_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r7 <= prod_r7_next_mul;
+    if (add_valid) prod_r7 <= prod_r7_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r8 <= prod_r8_next_mul;
+    if (add_valid) prod_r8 <= prod_r8_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r9 <= prod_r9_next_mul;
+    if (add_valid) prod_r9 <= prod_r9_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r10 <= prod_r10_next_mul;
+    if (add_valid) prod_r10 <= prod_r10_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r11 <= prod_r11_next_mul;
+    if (add_valid) prod_r11 <= prod_r11_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r12 <= prod_r12_next_mul;
+    if (add_valid) prod_r12 <= prod_r12_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r13 <= prod_r13_next_mul;
+    if (add_valid) prod_r13 <= prod_r13_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r14 <= prod_r14_next_mul;
+    if (add_valid) prod_r14 <= prod_r14_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r15 <= prod_r15_next_mul;
+    if (add_valid) prod_r15 <= prod_r15_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r16 <= prod_r16_next_mul;
+    if (add_valid) prod_r16 <= prod_r16_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r17 <= prod_r17_next_mul;
+    if (add_valid) prod_r17 <= prod_r17_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r18 <= prod_r18_next_mul;
+    if (add_valid) prod_r18 <= prod_r18_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r19 <= prod_r19_next_mul;
+    if (add_valid) prod_r19 <= prod_r19_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r20 <= prod_r20_next_mul;
+    if (add_valid) prod_r20 <= prod_r20_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r21 <= prod_r21_next_mul;
+    if (add_valid) prod_r21 <= prod_r21_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r22 <= prod_r22_next_mul;
+    if (add_valid) prod_r22 <= prod_r22_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r23 <= prod_r23_next_mul;
+    if (add_valid) prod_r23 <= prod_r23_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r24 <= prod_r24_next_mul;
+    if (add_valid) prod_r24 <= prod_r24_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r25 <= prod_r25_next_mul;
+    if (add_valid) prod_r25 <= prod_r25_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r26 <= prod_r26_next_mul;
+    if (add_valid) prod_r26 <= prod_r26_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r27 <= prod_r27_next_mul;
+    if (add_valid) prod_r27 <= prod_r27_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r28 <= prod_r28_next_mul;
+    if (add_valid) prod_r28 <= prod_r28_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r29 <= prod_r29_next_mul;
+    if (add_valid) prod_r29 <= prod_r29_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r30 <= prod_r30_next_mul;
+    if (add_valid) prod_r30 <= prod_r30_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r31 <= prod_r31_next_mul;
+    if (add_valid) prod_r31 <= prod_r31_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r32 <= prod_r32_next_mul;
+    if (add_valid) prod_r32 <= prod_r32_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r33 <= prod_r33_next_mul;
+    if (add_valid) prod_r33 <= prod_r33_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r34 <= prod_r34_next_mul;
+    if (add_valid) prod_r34 <= prod_r34_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r35 <= prod_r35_next_mul;
+    if (add_valid) prod_r35 <= prod_r35_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r36 <= prod_r36_next_mul;
+    if (add_valid) prod_r36 <= prod_r36_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r37 <= prod_r37_next_mul;
+    if (add_valid) prod_r37 <= prod_r37_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r38 <= prod_r38_next_mul;
+    if (add_valid) prod_r38 <= prod_r38_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r39 <= prod_r39_next_mul;
+    if (add_valid) prod_r39 <= prod_r39_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r40 <= prod_r40_next_mul;
+    if (add_valid) prod_r40 <= prod_r40_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r41 <= prod_r41_next_mul;
+    if (add_valid) prod_r41 <= prod_r41_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r42 <= prod_r42_next_mul;
+    if (add_valid) prod_r42 <= prod_r42_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r43 <= prod_r43_next_mul;
+    if (add_valid) prod_r43 <= prod_r43_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r44 <= prod_r44_next_mul;
+    if (add_valid) prod_r44 <= prod_r44_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r45 <= prod_r45_next_mul;
+    if (add_valid) prod_r45 <= prod_r45_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r46 <= prod_r46_next_mul;
+    if (add_valid) prod_r46 <= prod_r46_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r47 <= prod_r47_next_mul;
+    if (add_valid) prod_r47 <= prod_r47_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r48 <= prod_r48_next_mul;
+    if (add_valid) prod_r48 <= prod_r48_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r49 <= prod_r49_next_mul;
+    if (add_valid) prod_r49 <= prod_r49_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r50 <= prod_r50_next_mul;
+    if (add_valid) prod_r50 <= prod_r50_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r51 <= prod_r51_next_mul;
+    if (add_valid) prod_r51 <= prod_r51_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r52 <= prod_r52_next_mul;
+    if (add_valid) prod_r52 <= prod_r52_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r53 <= prod_r53_next_mul;
+    if (add_valid) prod_r53 <= prod_r53_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r54 <= prod_r54_next_mul;
+    if (add_valid) prod_r54 <= prod_r54_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r55 <= prod_r55_next_mul;
+    if (add_valid) prod_r55 <= prod_r55_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r56 <= prod_r56_next_mul;
+    if (add_valid) prod_r56 <= prod_r56_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r57 <= prod_r57_next_mul;
+    if (add_valid) prod_r57 <= prod_r57_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r58 <= prod_r58_next_mul;
+    if (add_valid) prod_r58 <= prod_r58_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r59 <= prod_r59_next_mul;
+    if (add_valid) prod_r59 <= prod_r59_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r60 <= prod_r60_next_mul;
+    if (add_valid) prod_r60 <= prod_r60_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r61 <= prod_r61_next_mul;
+    if (add_valid) prod_r61 <= prod_r61_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r62 <= prod_r62_next_mul;
+    if (add_valid) prod_r62 <= prod_r62_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r63 <= prod_r63_next_mul;
+    if (add_valid) prod_r63 <= prod_r63_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r64 <= prod_r64_next_mul;
+    if (add_valid) prod_r64 <= prod_r64_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r65 <= prod_r65_next_mul;
+    if (add_valid) prod_r65 <= prod_r65_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r66 <= prod_r66_next_mul;
+    if (add_valid) prod_r66 <= prod_r66_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r67 <= prod_r67_next_mul;
+    if (add_valid) prod_r67 <= prod_r67_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r68 <= prod_r68_next_mul;
+    if (add_valid) prod_r68 <= prod_r68_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r69 <= prod_r69_next_mul;
+    if (add_valid) prod_r69 <= prod_r69_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r70 <= prod_r70_next_mul;
+    if (add_valid) prod_r70 <= prod_r70_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r71 <= prod_r71_next_mul;
+    if (add_valid) prod_r71 <= prod_r71_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r72 <= prod_r72_next_mul;
+    if (add_valid) prod_r72 <= prod_r72_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r73 <= prod_r73_next_mul;
+    if (add_valid) prod_r73 <= prod_r73_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r74 <= prod_r74_next_mul;
+    if (add_valid) prod_r74 <= prod_r74_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r75 <= prod_r75_next_mul;
+    if (add_valid) prod_r75 <= prod_r75_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r76 <= prod_r76_next_mul;
+    if (add_valid) prod_r76 <= prod_r76_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r77 <= prod_r77_next_mul;
+    if (add_valid) prod_r77 <= prod_r77_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r78 <= prod_r78_next_mul;
+    if (add_valid) prod_r78 <= prod_r78_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r79 <= prod_r79_next_mul;
+    if (add_valid) prod_r79 <= prod_r79_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r80 <= prod_r80_next_mul;
+    if (add_valid) prod_r80 <= prod_r80_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r81 <= prod_r81_next_mul;
+    if (add_valid) prod_r81 <= prod_r81_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r82 <= prod_r82_next_mul;
+    if (add_valid) prod_r82 <= prod_r82_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r83 <= prod_r83_next_mul;
+    if (add_valid) prod_r83 <= prod_r83_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r84 <= prod_r84_next_mul;
+    if (add_valid) prod_r84 <= prod_r84_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r85 <= prod_r85_next_mul;
+    if (add_valid) prod_r85 <= prod_r85_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r86 <= prod_r86_next_mul;
+    if (add_valid) prod_r86 <= prod_r86_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r87 <= prod_r87_next_mul;
+    if (add_valid) prod_r87 <= prod_r87_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r88 <= prod_r88_next_mul;
+    if (add_valid) prod_r88 <= prod_r88_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r89 <= prod_r89_next_mul;
+    if (add_valid) prod_r89 <= prod_r89_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r90 <= prod_r90_next_mul;
+    if (add_valid) prod_r90 <= prod_r90_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r91 <= prod_r91_next_mul;
+    if (add_valid) prod_r91 <= prod_r91_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r92 <= prod_r92_next_mul;
+    if (add_valid) prod_r92 <= prod_r92_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r93 <= prod_r93_next_mul;
+    if (add_valid) prod_r93 <= prod_r93_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r94 <= prod_r94_next_mul;
+    if (add_valid) prod_r94 <= prod_r94_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r95 <= prod_r95_next_mul;
+    if (add_valid) prod_r95 <= prod_r95_next_add;
   always @(posedge clk)
     if (rst) out_valid_r <= 1'd0;
     else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (drain_load) out_group_r <= drain_group;
+    if (out_free) out_group_r <= drain_group;
   always @(posedge clk)
-    if (drain_load) out_last_r <= drain_last;
+    if (out_free) out_last_r <= drain_last;
   always @(posedge clk)
-    if (drain_load) out_current_r <= out_current_r_next_cat;
+    if (out_free) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 2'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
@@ -3684,6 +4643,6 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   always @(posedge clk)
     if (start_drain) drain_fresh <= drain_fresh_next_and;
   always @(posedge clk)
-    if (issue) weight_q <= weights[weight_addr];
+    weight_q <= weights[weight_addr];
 endmodule
 `default_nettype wire

@@ -6,7 +6,8 @@
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[0:0] (g), out_current[3263:0] (lane p at [p*17 +: 17], signed:
 //      I[g*192 + p]; lanes >= C_out read 0), out_last (g = 1); 2 beat(s) per vector. The outputs are
-//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+//      out_last and out_current are undefined while out_valid is low.
 // Lanes P = 192, groups G = ceil(C_out/P) = 2: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 17 bits
 // (exact: range [-53977, 53703]).
@@ -6552,11 +6553,11 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
     if (rst) out_valid_r <= 1'd0;
     else if (out_free) out_valid_r <= drain_valid;
   always @(posedge clk)
-    if (drain_load) out_group_r <= drain_group;
+    if (out_free) out_group_r <= drain_group;
   always @(posedge clk)
-    if (drain_load) out_last_r <= drain_last;
+    if (out_free) out_last_r <= drain_last;
   always @(posedge clk)
-    if (drain_load) out_current_r <= out_current_r_next_cat;
+    if (out_free) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 1'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
@@ -6566,6 +6567,6 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   always @(posedge clk)
     if (start_drain) drain_fresh <= drain_fresh_next_and;
   always @(posedge clk)
-    if (issue) weight_q <= weights[weight_addr];
+    weight_q <= weights[weight_addr];
 endmodule
 `default_nettype wire

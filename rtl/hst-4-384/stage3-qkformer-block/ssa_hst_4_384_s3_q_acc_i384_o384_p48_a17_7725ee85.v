@@ -6,11 +6,12 @@
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[2:0] (g), out_current[815:0] (lane p at [p*17 +: 17], signed:
 //      I[g*48 + p]; lanes >= C_out read 0), out_last (g = 7); 8 beat(s) per vector. The outputs are
-//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+//      out_last and out_current are undefined while out_valid is low.
 // Lanes P = 48, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 17 bits
 // (exact: range [-44033, 45264]).
-// Weight word registered before the add; the count x weight product registered before the add too: 3 cycle(s) from issue to write.
+// Weight word registered before the add; the count x weight product (a shift-and-add in logic) registered before the add too: 3 cycle(s) from issue to write.
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (the drain waits
 // 0 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
 // costs 1 cycle(s) per vector on top of events x G.
@@ -70,384 +71,384 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
@@ -869,55 +870,294 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [2:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r16_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r17_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r18_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r19_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r20_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r21_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r22_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r23_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r24_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r25_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r26_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r27_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r28_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r29_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r30_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r31_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r32_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r33_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r34_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r35_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r36_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r37_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r38_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r39_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r40_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r41_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r42_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r43_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r44_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r45_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r46_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r47_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r0_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r0_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r1_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r1_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r2_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r2_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r3_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r3_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r4_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r4_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r5_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r5_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r6_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r6_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r7_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r7_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r8_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r8_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r9_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r9_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r10_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r10_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r11_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r11_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r12_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r12_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r13_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r13_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r14_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r14_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r15_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r15_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r16_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r16_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r16_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r16_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r16_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r16_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r17_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r17_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r17_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r17_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r17_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r17_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r18_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r18_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r18_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r18_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r18_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r18_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r19_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r19_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r19_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r19_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r19_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r19_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r20_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r20_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r20_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r20_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r20_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r20_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r21_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r21_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r21_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r21_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r21_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r21_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r22_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r22_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r22_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r22_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r22_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r22_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r23_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r23_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r23_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r23_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r23_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r23_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r24_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r24_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r24_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r24_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r24_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r24_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r25_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r25_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r25_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r25_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r25_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r25_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r26_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r26_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r26_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r26_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r26_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r26_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r27_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r27_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r27_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r27_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r27_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r27_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r28_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r28_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r28_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r28_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r28_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r28_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r29_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r29_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r29_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r29_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r29_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r29_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r30_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r30_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r30_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r30_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r30_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r30_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r31_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r31_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r31_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r31_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r31_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r31_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r32_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r32_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r32_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r32_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r32_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r32_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r33_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r33_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r33_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r33_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r33_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r33_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r34_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r34_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r34_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r34_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r34_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r34_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r35_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r35_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r35_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r35_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r35_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r35_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r36_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r36_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r36_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r36_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r36_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r36_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r37_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r37_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r37_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r37_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r37_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r37_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r38_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r38_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r38_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r38_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r38_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r38_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r39_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r39_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r39_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r39_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r39_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r39_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r40_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r40_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r40_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r40_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r40_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r40_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r41_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r41_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r41_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r41_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r41_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r41_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r42_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r42_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r42_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r42_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r42_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r42_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r43_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r43_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r43_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r43_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r43_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r43_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r44_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r44_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r44_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r44_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r44_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r44_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r45_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r45_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r45_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r45_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r45_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r45_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r46_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r46_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r46_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r46_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r46_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r46_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r47_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r47_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r47_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r47_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r47_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r47_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [815:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1436,55 +1676,294 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   assign group_next_mux = last_group ? 3'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign prod_r0_next_ext = {1'd0, add_count};
-  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
-  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
-  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
-  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
-  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
-  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
-  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
-  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
-  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
-  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
-  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
-  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
-  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
-  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
-  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
-  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
-  assign prod_r16_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w16[7]}}, w16};
-  assign prod_r17_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w17[7]}}, w17};
-  assign prod_r18_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w18[7]}}, w18};
-  assign prod_r19_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w19[7]}}, w19};
-  assign prod_r20_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w20[7]}}, w20};
-  assign prod_r21_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w21[7]}}, w21};
-  assign prod_r22_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w22[7]}}, w22};
-  assign prod_r23_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w23[7]}}, w23};
-  assign prod_r24_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w24[7]}}, w24};
-  assign prod_r25_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w25[7]}}, w25};
-  assign prod_r26_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w26[7]}}, w26};
-  assign prod_r27_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w27[7]}}, w27};
-  assign prod_r28_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w28[7]}}, w28};
-  assign prod_r29_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w29[7]}}, w29};
-  assign prod_r30_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w30[7]}}, w30};
-  assign prod_r31_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w31[7]}}, w31};
-  assign prod_r32_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w32[7]}}, w32};
-  assign prod_r33_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w33[7]}}, w33};
-  assign prod_r34_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w34[7]}}, w34};
-  assign prod_r35_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w35[7]}}, w35};
-  assign prod_r36_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w36[7]}}, w36};
-  assign prod_r37_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w37[7]}}, w37};
-  assign prod_r38_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w38[7]}}, w38};
-  assign prod_r39_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w39[7]}}, w39};
-  assign prod_r40_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w40[7]}}, w40};
-  assign prod_r41_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w41[7]}}, w41};
-  assign prod_r42_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w42[7]}}, w42};
-  assign prod_r43_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w43[7]}}, w43};
-  assign prod_r44_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w44[7]}}, w44};
-  assign prod_r45_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w45[7]}}, w45};
-  assign prod_r46_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w46[7]}}, w46};
-  assign prod_r47_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w47[7]}}, w47};
+  assign prod_r0_next_bits = add_count[0];
+  assign prod_r0_next_mux = prod_r0_next_bits ? w0 : 8'd0;
+  assign prod_r0_next_bits_1 = add_count[1];
+  assign prod_r0_next_shl = {w0, 1'd0};
+  assign prod_r0_next_mux_1 = prod_r0_next_bits_1 ? prod_r0_next_shl : 9'd0;
+  assign prod_r0_next_add = {{2{prod_r0_next_mux[7]}}, prod_r0_next_mux} + {prod_r0_next_mux_1[8], prod_r0_next_mux_1};
+  assign prod_r1_next_bits = add_count[0];
+  assign prod_r1_next_mux = prod_r1_next_bits ? w1 : 8'd0;
+  assign prod_r1_next_bits_1 = add_count[1];
+  assign prod_r1_next_shl = {w1, 1'd0};
+  assign prod_r1_next_mux_1 = prod_r1_next_bits_1 ? prod_r1_next_shl : 9'd0;
+  assign prod_r1_next_add = {{2{prod_r1_next_mux[7]}}, prod_r1_next_mux} + {prod_r1_next_mux_1[8], prod_r1_next_mux_1};
+  assign prod_r2_next_bits = add_count[0];
+  assign prod_r2_next_mux = prod_r2_next_bits ? w2 : 8'd0;
+  assign prod_r2_next_bits_1 = add_count[1];
+  assign prod_r2_next_shl = {w2, 1'd0};
+  assign prod_r2_next_mux_1 = prod_r2_next_bits_1 ? prod_r2_next_shl : 9'd0;
+  assign prod_r2_next_add = {{2{prod_r2_next_mux[7]}}, prod_r2_next_mux} + {prod_r2_next_mux_1[8], prod_r2_next_mux_1};
+  assign prod_r3_next_bits = add_count[0];
+  assign prod_r3_next_mux = prod_r3_next_bits ? w3 : 8'd0;
+  assign prod_r3_next_bits_1 = add_count[1];
+  assign prod_r3_next_shl = {w3, 1'd0};
+  assign prod_r3_next_mux_1 = prod_r3_next_bits_1 ? prod_r3_next_shl : 9'd0;
+  assign prod_r3_next_add = {{2{prod_r3_next_mux[7]}}, prod_r3_next_mux} + {prod_r3_next_mux_1[8], prod_r3_next_mux_1};
+  assign prod_r4_next_bits = add_count[0];
+  assign prod_r4_next_mux = prod_r4_next_bits ? w4 : 8'd0;
+  assign prod_r4_next_bits_1 = add_count[1];
+  assign prod_r4_next_shl = {w4, 1'd0};
+  assign prod_r4_next_mux_1 = prod_r4_next_bits_1 ? prod_r4_next_shl : 9'd0;
+  assign prod_r4_next_add = {{2{prod_r4_next_mux[7]}}, prod_r4_next_mux} + {prod_r4_next_mux_1[8], prod_r4_next_mux_1};
+  assign prod_r5_next_bits = add_count[0];
+  assign prod_r5_next_mux = prod_r5_next_bits ? w5 : 8'd0;
+  assign prod_r5_next_bits_1 = add_count[1];
+  assign prod_r5_next_shl = {w5, 1'd0};
+  assign prod_r5_next_mux_1 = prod_r5_next_bits_1 ? prod_r5_next_shl : 9'd0;
+  assign prod_r5_next_add = {{2{prod_r5_next_mux[7]}}, prod_r5_next_mux} + {prod_r5_next_mux_1[8], prod_r5_next_mux_1};
+  assign prod_r6_next_bits = add_count[0];
+  assign prod_r6_next_mux = prod_r6_next_bits ? w6 : 8'd0;
+  assign prod_r6_next_bits_1 = add_count[1];
+  assign prod_r6_next_shl = {w6, 1'd0};
+  assign prod_r6_next_mux_1 = prod_r6_next_bits_1 ? prod_r6_next_shl : 9'd0;
+  assign prod_r6_next_add = {{2{prod_r6_next_mux[7]}}, prod_r6_next_mux} + {prod_r6_next_mux_1[8], prod_r6_next_mux_1};
+  assign prod_r7_next_bits = add_count[0];
+  assign prod_r7_next_mux = prod_r7_next_bits ? w7 : 8'd0;
+  assign prod_r7_next_bits_1 = add_count[1];
+  assign prod_r7_next_shl = {w7, 1'd0};
+  assign prod_r7_next_mux_1 = prod_r7_next_bits_1 ? prod_r7_next_shl : 9'd0;
+  assign prod_r7_next_add = {{2{prod_r7_next_mux[7]}}, prod_r7_next_mux} + {prod_r7_next_mux_1[8], prod_r7_next_mux_1};
+  assign prod_r8_next_bits = add_count[0];
+  assign prod_r8_next_mux = prod_r8_next_bits ? w8 : 8'd0;
+  assign prod_r8_next_bits_1 = add_count[1];
+  assign prod_r8_next_shl = {w8, 1'd0};
+  assign prod_r8_next_mux_1 = prod_r8_next_bits_1 ? prod_r8_next_shl : 9'd0;
+  assign prod_r8_next_add = {{2{prod_r8_next_mux[7]}}, prod_r8_next_mux} + {prod_r8_next_mux_1[8], prod_r8_next_mux_1};
+  assign prod_r9_next_bits = add_count[0];
+  assign prod_r9_next_mux = prod_r9_next_bits ? w9 : 8'd0;
+  assign prod_r9_next_bits_1 = add_count[1];
+  assign prod_r9_next_shl = {w9, 1'd0};
+  assign prod_r9_next_mux_1 = prod_r9_next_bits_1 ? prod_r9_next_shl : 9'd0;
+  assign prod_r9_next_add = {{2{prod_r9_next_mux[7]}}, prod_r9_next_mux} + {prod_r9_next_mux_1[8], prod_r9_next_mux_1};
+  assign prod_r10_next_bits = add_count[0];
+  assign prod_r10_next_mux = prod_r10_next_bits ? w10 : 8'd0;
+  assign prod_r10_next_bits_1 = add_count[1];
+  assign prod_r10_next_shl = {w10, 1'd0};
+  assign prod_r10_next_mux_1 = prod_r10_next_bits_1 ? prod_r10_next_shl : 9'd0;
+  assign prod_r10_next_add = {{2{prod_r10_next_mux[7]}}, prod_r10_next_mux} + {prod_r10_next_mux_1[8], prod_r10_next_mux_1};
+  assign prod_r11_next_bits = add_count[0];
+  assign prod_r11_next_mux = prod_r11_next_bits ? w11 : 8'd0;
+  assign prod_r11_next_bits_1 = add_count[1];
+  assign prod_r11_next_shl = {w11, 1'd0};
+  assign prod_r11_next_mux_1 = prod_r11_next_bits_1 ? prod_r11_next_shl : 9'd0;
+  assign prod_r11_next_add = {{2{prod_r11_next_mux[7]}}, prod_r11_next_mux} + {prod_r11_next_mux_1[8], prod_r11_next_mux_1};
+  assign prod_r12_next_bits = add_count[0];
+  assign prod_r12_next_mux = prod_r12_next_bits ? w12 : 8'd0;
+  assign prod_r12_next_bits_1 = add_count[1];
+  assign prod_r12_next_shl = {w12, 1'd0};
+  assign prod_r12_next_mux_1 = prod_r12_next_bits_1 ? prod_r12_next_shl : 9'd0;
+  assign prod_r12_next_add = {{2{prod_r12_next_mux[7]}}, prod_r12_next_mux} + {prod_r12_next_mux_1[8], prod_r12_next_mux_1};
+  assign prod_r13_next_bits = add_count[0];
+  assign prod_r13_next_mux = prod_r13_next_bits ? w13 : 8'd0;
+  assign prod_r13_next_bits_1 = add_count[1];
+  assign prod_r13_next_shl = {w13, 1'd0};
+  assign prod_r13_next_mux_1 = prod_r13_next_bits_1 ? prod_r13_next_shl : 9'd0;
+  assign prod_r13_next_add = {{2{prod_r13_next_mux[7]}}, prod_r13_next_mux} + {prod_r13_next_mux_1[8], prod_r13_next_mux_1};
+  assign prod_r14_next_bits = add_count[0];
+  assign prod_r14_next_mux = prod_r14_next_bits ? w14 : 8'd0;
+  assign prod_r14_next_bits_1 = add_count[1];
+  assign prod_r14_next_shl = {w14, 1'd0};
+  assign prod_r14_next_mux_1 = prod_r14_next_bits_1 ? prod_r14_next_shl : 9'd0;
+  assign prod_r14_next_add = {{2{prod_r14_next_mux[7]}}, prod_r14_next_mux} + {prod_r14_next_mux_1[8], prod_r14_next_mux_1};
+  assign prod_r15_next_bits = add_count[0];
+  assign prod_r15_next_mux = prod_r15_next_bits ? w15 : 8'd0;
+  assign prod_r15_next_bits_1 = add_count[1];
+  assign prod_r15_next_shl = {w15, 1'd0};
+  assign prod_r15_next_mux_1 = prod_r15_next_bits_1 ? prod_r15_next_shl : 9'd0;
+  assign prod_r15_next_add = {{2{prod_r15_next_mux[7]}}, prod_r15_next_mux} + {prod_r15_next_mux_1[8], prod_r15_next_mux_1};
+  assign prod_r16_next_bits = add_count[0];
+  assign prod_r16_next_mux = prod_r16_next_bits ? w16 : 8'd0;
+  assign prod_r16_next_bits_1 = add_count[1];
+  assign prod_r16_next_shl = {w16, 1'd0};
+  assign prod_r16_next_mux_1 = prod_r16_next_bits_1 ? prod_r16_next_shl : 9'd0;
+  assign prod_r16_next_add = {{2{prod_r16_next_mux[7]}}, prod_r16_next_mux} + {prod_r16_next_mux_1[8], prod_r16_next_mux_1};
+  assign prod_r17_next_bits = add_count[0];
+  assign prod_r17_next_mux = prod_r17_next_bits ? w17 : 8'd0;
+  assign prod_r17_next_bits_1 = add_count[1];
+  assign prod_r17_next_shl = {w17, 1'd0};
+  assign prod_r17_next_mux_1 = prod_r17_next_bits_1 ? prod_r17_next_shl : 9'd0;
+  assign prod_r17_next_add = {{2{prod_r17_next_mux[7]}}, prod_r17_next_mux} + {prod_r17_next_mux_1[8], prod_r17_next_mux_1};
+  assign prod_r18_next_bits = add_count[0];
+  assign prod_r18_next_mux = prod_r18_next_bits ? w18 : 8'd0;
+  assign prod_r18_next_bits_1 = add_count[1];
+  assign prod_r18_next_shl = {w18, 1'd0};
+  assign prod_r18_next_mux_1 = prod_r18_next_bits_1 ? prod_r18_next_shl : 9'd0;
+  assign prod_r18_next_add = {{2{prod_r18_next_mux[7]}}, prod_r18_next_mux} + {prod_r18_next_mux_1[8], prod_r18_next_mux_1};
+  assign prod_r19_next_bits = add_count[0];
+  assign prod_r19_next_mux = prod_r19_next_bits ? w19 : 8'd0;
+  assign prod_r19_next_bits_1 = add_count[1];
+  assign prod_r19_next_shl = {w19, 1'd0};
+  assign prod_r19_next_mux_1 = prod_r19_next_bits_1 ? prod_r19_next_shl : 9'd0;
+  assign prod_r19_next_add = {{2{prod_r19_next_mux[7]}}, prod_r19_next_mux} + {prod_r19_next_mux_1[8], prod_r19_next_mux_1};
+  assign prod_r20_next_bits = add_count[0];
+  assign prod_r20_next_mux = prod_r20_next_bits ? w20 : 8'd0;
+  assign prod_r20_next_bits_1 = add_count[1];
+  assign prod_r20_next_shl = {w20, 1'd0};
+  assign prod_r20_next_mux_1 = prod_r20_next_bits_1 ? prod_r20_next_shl : 9'd0;
+  assign prod_r20_next_add = {{2{prod_r20_next_mux[7]}}, prod_r20_next_mux} + {prod_r20_next_mux_1[8], prod_r20_next_mux_1};
+  assign prod_r21_next_bits = add_count[0];
+  assign prod_r21_next_mux = prod_r21_next_bits ? w21 : 8'd0;
+  assign prod_r21_next_bits_1 = add_count[1];
+  assign prod_r21_next_shl = {w21, 1'd0};
+  assign prod_r21_next_mux_1 = prod_r21_next_bits_1 ? prod_r21_next_shl : 9'd0;
+  assign prod_r21_next_add = {{2{prod_r21_next_mux[7]}}, prod_r21_next_mux} + {prod_r21_next_mux_1[8], prod_r21_next_mux_1};
+  assign prod_r22_next_bits = add_count[0];
+  assign prod_r22_next_mux = prod_r22_next_bits ? w22 : 8'd0;
+  assign prod_r22_next_bits_1 = add_count[1];
+  assign prod_r22_next_shl = {w22, 1'd0};
+  assign prod_r22_next_mux_1 = prod_r22_next_bits_1 ? prod_r22_next_shl : 9'd0;
+  assign prod_r22_next_add = {{2{prod_r22_next_mux[7]}}, prod_r22_next_mux} + {prod_r22_next_mux_1[8], prod_r22_next_mux_1};
+  assign prod_r23_next_bits = add_count[0];
+  assign prod_r23_next_mux = prod_r23_next_bits ? w23 : 8'd0;
+  assign prod_r23_next_bits_1 = add_count[1];
+  assign prod_r23_next_shl = {w23, 1'd0};
+  assign prod_r23_next_mux_1 = prod_r23_next_bits_1 ? prod_r23_next_shl : 9'd0;
+  assign prod_r23_next_add = {{2{prod_r23_next_mux[7]}}, prod_r23_next_mux} + {prod_r23_next_mux_1[8], prod_r23_next_mux_1};
+  assign prod_r24_next_bits = add_count[0];
+  assign prod_r24_next_mux = prod_r24_next_bits ? w24 : 8'd0;
+  assign prod_r24_next_bits_1 = add_count[1];
+  assign prod_r24_next_shl = {w24, 1'd0};
+  assign prod_r24_next_mux_1 = prod_r24_next_bits_1 ? prod_r24_next_shl : 9'd0;
+  assign prod_r24_next_add = {{2{prod_r24_next_mux[7]}}, prod_r24_next_mux} + {prod_r24_next_mux_1[8], prod_r24_next_mux_1};
+  assign prod_r25_next_bits = add_count[0];
+  assign prod_r25_next_mux = prod_r25_next_bits ? w25 : 8'd0;
+  assign prod_r25_next_bits_1 = add_count[1];
+  assign prod_r25_next_shl = {w25, 1'd0};
+  assign prod_r25_next_mux_1 = prod_r25_next_bits_1 ? prod_r25_next_shl : 9'd0;
+  assign prod_r25_next_add = {{2{prod_r25_next_mux[7]}}, prod_r25_next_mux} + {prod_r25_next_mux_1[8], prod_r25_next_mux_1};
+  assign prod_r26_next_bits = add_count[0];
+  assign prod_r26_next_mux = prod_r26_next_bits ? w26 : 8'd0;
+  assign prod_r26_next_bits_1 = add_count[1];
+  assign prod_r26_next_shl = {w26, 1'd0};
+  assign prod_r26_next_mux_1 = prod_r26_next_bits_1 ? prod_r26_next_shl : 9'd0;
+  assign prod_r26_next_add = {{2{prod_r26_next_mux[7]}}, prod_r26_next_mux} + {prod_r26_next_mux_1[8], prod_r26_next_mux_1};
+  assign prod_r27_next_bits = add_count[0];
+  assign prod_r27_next_mux = prod_r27_next_bits ? w27 : 8'd0;
+  assign prod_r27_next_bits_1 = add_count[1];
+  assign prod_r27_next_shl = {w27, 1'd0};
+  assign prod_r27_next_mux_1 = prod_r27_next_bits_1 ? prod_r27_next_shl : 9'd0;
+  assign prod_r27_next_add = {{2{prod_r27_next_mux[7]}}, prod_r27_next_mux} + {prod_r27_next_mux_1[8], prod_r27_next_mux_1};
+  assign prod_r28_next_bits = add_count[0];
+  assign prod_r28_next_mux = prod_r28_next_bits ? w28 : 8'd0;
+  assign prod_r28_next_bits_1 = add_count[1];
+  assign prod_r28_next_shl = {w28, 1'd0};
+  assign prod_r28_next_mux_1 = prod_r28_next_bits_1 ? prod_r28_next_shl : 9'd0;
+  assign prod_r28_next_add = {{2{prod_r28_next_mux[7]}}, prod_r28_next_mux} + {prod_r28_next_mux_1[8], prod_r28_next_mux_1};
+  assign prod_r29_next_bits = add_count[0];
+  assign prod_r29_next_mux = prod_r29_next_bits ? w29 : 8'd0;
+  assign prod_r29_next_bits_1 = add_count[1];
+  assign prod_r29_next_shl = {w29, 1'd0};
+  assign prod_r29_next_mux_1 = prod_r29_next_bits_1 ? prod_r29_next_shl : 9'd0;
+  assign prod_r29_next_add = {{2{prod_r29_next_mux[7]}}, prod_r29_next_mux} + {prod_r29_next_mux_1[8], prod_r29_next_mux_1};
+  assign prod_r30_next_bits = add_count[0];
+  assign prod_r30_next_mux = prod_r30_next_bits ? w30 : 8'd0;
+  assign prod_r30_next_bits_1 = add_count[1];
+  assign prod_r30_next_shl = {w30, 1'd0};
+  assign prod_r30_next_mux_1 = prod_r30_next_bits_1 ? prod_r30_next_shl : 9'd0;
+  assign prod_r30_next_add = {{2{prod_r30_next_mux[7]}}, prod_r30_next_mux} + {prod_r30_next_mux_1[8], prod_r30_next_mux_1};
+  assign prod_r31_next_bits = add_count[0];
+  assign prod_r31_next_mux = prod_r31_next_bits ? w31 : 8'd0;
+  assign prod_r31_next_bits_1 = add_count[1];
+  assign prod_r31_next_shl = {w31, 1'd0};
+  assign prod_r31_next_mux_1 = prod_r31_next_bits_1 ? prod_r31_next_shl : 9'd0;
+  assign prod_r31_next_add = {{2{prod_r31_next_mux[7]}}, prod_r31_next_mux} + {prod_r31_next_mux_1[8], prod_r31_next_mux_1};
+  assign prod_r32_next_bits = add_count[0];
+  assign prod_r32_next_mux = prod_r32_next_bits ? w32 : 8'd0;
+  assign prod_r32_next_bits_1 = add_count[1];
+  assign prod_r32_next_shl = {w32, 1'd0};
+  assign prod_r32_next_mux_1 = prod_r32_next_bits_1 ? prod_r32_next_shl : 9'd0;
+  assign prod_r32_next_add = {{2{prod_r32_next_mux[7]}}, prod_r32_next_mux} + {prod_r32_next_mux_1[8], prod_r32_next_mux_1};
+  assign prod_r33_next_bits = add_count[0];
+  assign prod_r33_next_mux = prod_r33_next_bits ? w33 : 8'd0;
+  assign prod_r33_next_bits_1 = add_count[1];
+  assign prod_r33_next_shl = {w33, 1'd0};
+  assign prod_r33_next_mux_1 = prod_r33_next_bits_1 ? prod_r33_next_shl : 9'd0;
+  assign prod_r33_next_add = {{2{prod_r33_next_mux[7]}}, prod_r33_next_mux} + {prod_r33_next_mux_1[8], prod_r33_next_mux_1};
+  assign prod_r34_next_bits = add_count[0];
+  assign prod_r34_next_mux = prod_r34_next_bits ? w34 : 8'd0;
+  assign prod_r34_next_bits_1 = add_count[1];
+  assign prod_r34_next_shl = {w34, 1'd0};
+  assign prod_r34_next_mux_1 = prod_r34_next_bits_1 ? prod_r34_next_shl : 9'd0;
+  assign prod_r34_next_add = {{2{prod_r34_next_mux[7]}}, prod_r34_next_mux} + {prod_r34_next_mux_1[8], prod_r34_next_mux_1};
+  assign prod_r35_next_bits = add_count[0];
+  assign prod_r35_next_mux = prod_r35_next_bits ? w35 : 8'd0;
+  assign prod_r35_next_bits_1 = add_count[1];
+  assign prod_r35_next_shl = {w35, 1'd0};
+  assign prod_r35_next_mux_1 = prod_r35_next_bits_1 ? prod_r35_next_shl : 9'd0;
+  assign prod_r35_next_add = {{2{prod_r35_next_mux[7]}}, prod_r35_next_mux} + {prod_r35_next_mux_1[8], prod_r35_next_mux_1};
+  assign prod_r36_next_bits = add_count[0];
+  assign prod_r36_next_mux = prod_r36_next_bits ? w36 : 8'd0;
+  assign prod_r36_next_bits_1 = add_count[1];
+  assign prod_r36_next_shl = {w36, 1'd0};
+  assign prod_r36_next_mux_1 = prod_r36_next_bits_1 ? prod_r36_next_shl : 9'd0;
+  assign prod_r36_next_add = {{2{prod_r36_next_mux[7]}}, prod_r36_next_mux} + {prod_r36_next_mux_1[8], prod_r36_next_mux_1};
+  assign prod_r37_next_bits = add_count[0];
+  assign prod_r37_next_mux = prod_r37_next_bits ? w37 : 8'd0;
+  assign prod_r37_next_bits_1 = add_count[1];
+  assign prod_r37_next_shl = {w37, 1'd0};
+  assign prod_r37_next_mux_1 = prod_r37_next_bits_1 ? prod_r37_next_shl : 9'd0;
+  assign prod_r37_next_add = {{2{prod_r37_next_mux[7]}}, prod_r37_next_mux} + {prod_r37_next_mux_1[8], prod_r37_next_mux_1};
+  assign prod_r38_next_bits = add_count[0];
+  assign prod_r38_next_mux = prod_r38_next_bits ? w38 : 8'd0;
+  assign prod_r38_next_bits_1 = add_count[1];
+  assign prod_r38_next_shl = {w38, 1'd0};
+  assign prod_r38_next_mux_1 = prod_r38_next_bits_1 ? prod_r38_next_shl : 9'd0;
+  assign prod_r38_next_add = {{2{prod_r38_next_mux[7]}}, prod_r38_next_mux} + {prod_r38_next_mux_1[8], prod_r38_next_mux_1};
+  assign prod_r39_next_bits = add_count[0];
+  assign prod_r39_next_mux = prod_r39_next_bits ? w39 : 8'd0;
+  assign prod_r39_next_bits_1 = add_count[1];
+  assign prod_r39_next_shl = {w39, 1'd0};
+  assign prod_r39_next_mux_1 = prod_r39_next_bits_1 ? prod_r39_next_shl : 9'd0;
+  assign prod_r39_next_add = {{2{prod_r39_next_mux[7]}}, prod_r39_next_mux} + {prod_r39_next_mux_1[8], prod_r39_next_mux_1};
+  assign prod_r40_next_bits = add_count[0];
+  assign prod_r40_next_mux = prod_r40_next_bits ? w40 : 8'd0;
+  assign prod_r40_next_bits_1 = add_count[1];
+  assign prod_r40_next_shl = {w40, 1'd0};
+  assign prod_r40_next_mux_1 = prod_r40_next_bits_1 ? prod_r40_next_shl : 9'd0;
+  assign prod_r40_next_add = {{2{prod_r40_next_mux[7]}}, prod_r40_next_mux} + {prod_r40_next_mux_1[8], prod_r40_next_mux_1};
+  assign prod_r41_next_bits = add_count[0];
+  assign prod_r41_next_mux = prod_r41_next_bits ? w41 : 8'd0;
+  assign prod_r41_next_bits_1 = add_count[1];
+  assign prod_r41_next_shl = {w41, 1'd0};
+  assign prod_r41_next_mux_1 = prod_r41_next_bits_1 ? prod_r41_next_shl : 9'd0;
+  assign prod_r41_next_add = {{2{prod_r41_next_mux[7]}}, prod_r41_next_mux} + {prod_r41_next_mux_1[8], prod_r41_next_mux_1};
+  assign prod_r42_next_bits = add_count[0];
+  assign prod_r42_next_mux = prod_r42_next_bits ? w42 : 8'd0;
+  assign prod_r42_next_bits_1 = add_count[1];
+  assign prod_r42_next_shl = {w42, 1'd0};
+  assign prod_r42_next_mux_1 = prod_r42_next_bits_1 ? prod_r42_next_shl : 9'd0;
+  assign prod_r42_next_add = {{2{prod_r42_next_mux[7]}}, prod_r42_next_mux} + {prod_r42_next_mux_1[8], prod_r42_next_mux_1};
+  assign prod_r43_next_bits = add_count[0];
+  assign prod_r43_next_mux = prod_r43_next_bits ? w43 : 8'd0;
+  assign prod_r43_next_bits_1 = add_count[1];
+  assign prod_r43_next_shl = {w43, 1'd0};
+  assign prod_r43_next_mux_1 = prod_r43_next_bits_1 ? prod_r43_next_shl : 9'd0;
+  assign prod_r43_next_add = {{2{prod_r43_next_mux[7]}}, prod_r43_next_mux} + {prod_r43_next_mux_1[8], prod_r43_next_mux_1};
+  assign prod_r44_next_bits = add_count[0];
+  assign prod_r44_next_mux = prod_r44_next_bits ? w44 : 8'd0;
+  assign prod_r44_next_bits_1 = add_count[1];
+  assign prod_r44_next_shl = {w44, 1'd0};
+  assign prod_r44_next_mux_1 = prod_r44_next_bits_1 ? prod_r44_next_shl : 9'd0;
+  assign prod_r44_next_add = {{2{prod_r44_next_mux[7]}}, prod_r44_next_mux} + {prod_r44_next_mux_1[8], prod_r44_next_mux_1};
+  assign prod_r45_next_bits = add_count[0];
+  assign prod_r45_next_mux = prod_r45_next_bits ? w45 : 8'd0;
+  assign prod_r45_next_bits_1 = add_count[1];
+  assign prod_r45_next_shl = {w45, 1'd0};
+  assign prod_r45_next_mux_1 = prod_r45_next_bits_1 ? prod_r45_next_shl : 9'd0;
+  assign prod_r45_next_add = {{2{prod_r45_next_mux[7]}}, prod_r45_next_mux} + {prod_r45_next_mux_1[8], prod_r45_next_mux_1};
+  assign prod_r46_next_bits = add_count[0];
+  assign prod_r46_next_mux = prod_r46_next_bits ? w46 : 8'd0;
+  assign prod_r46_next_bits_1 = add_count[1];
+  assign prod_r46_next_shl = {w46, 1'd0};
+  assign prod_r46_next_mux_1 = prod_r46_next_bits_1 ? prod_r46_next_shl : 9'd0;
+  assign prod_r46_next_add = {{2{prod_r46_next_mux[7]}}, prod_r46_next_mux} + {prod_r46_next_mux_1[8], prod_r46_next_mux_1};
+  assign prod_r47_next_bits = add_count[0];
+  assign prod_r47_next_mux = prod_r47_next_bits ? w47 : 8'd0;
+  assign prod_r47_next_bits_1 = add_count[1];
+  assign prod_r47_next_shl = {w47, 1'd0};
+  assign prod_r47_next_mux_1 = prod_r47_next_bits_1 ? prod_r47_next_shl : 9'd0;
+  assign prod_r47_next_add = {{2{prod_r47_next_mux[7]}}, prod_r47_next_mux} + {prod_r47_next_mux_1[8], prod_r47_next_mux_1};
   assign out_current_r_next_cat = {result47, result46, result45, result44, result43, result42, result41, result40, result39, result38, result37, result36, result35, result34, result33, result32, result31, result30, result29, result28, result27, result26, result25, result24, result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 3'd1;
   assign drain_group_next_mux = drain_last ? 3'd0 : drain_group_next_add;
@@ -1504,242 +1983,242 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   assign w0 = w0_bits;
   assign base0 = prod_fresh ? base0_ext : base0_rd_1;
   assign prod0 = prod_r0;
-  assign sum0 = {base0[16], base0} + {{7{prod0[10]}}, prod0};
+  assign sum0 = {base0[16], base0} + {{8{prod0[9]}}, prod0};
   assign acc_next0 = sum0[16:0];
   assign w1 = w1_bits;
   assign base1 = prod_fresh ? base1_ext : base1_rd;
   assign prod1 = prod_r1;
-  assign sum1 = {base1[16], base1} + {{7{prod1[10]}}, prod1};
+  assign sum1 = {base1[16], base1} + {{8{prod1[9]}}, prod1};
   assign acc_next1 = sum1[16:0];
   assign w2 = w2_bits;
   assign base2 = prod_fresh ? base2_ext : base2_rd;
   assign prod2 = prod_r2;
-  assign sum2 = {base2[16], base2} + {{7{prod2[10]}}, prod2};
+  assign sum2 = {base2[16], base2} + {{8{prod2[9]}}, prod2};
   assign acc_next2 = sum2[16:0];
   assign w3 = w3_bits;
   assign base3 = prod_fresh ? base3_ext : base3_rd;
   assign prod3 = prod_r3;
-  assign sum3 = {base3[16], base3} + {{7{prod3[10]}}, prod3};
+  assign sum3 = {base3[16], base3} + {{8{prod3[9]}}, prod3};
   assign acc_next3 = sum3[16:0];
   assign w4 = w4_bits;
   assign base4 = prod_fresh ? base4_ext : base4_rd;
   assign prod4 = prod_r4;
-  assign sum4 = {base4[16], base4} + {{7{prod4[10]}}, prod4};
+  assign sum4 = {base4[16], base4} + {{8{prod4[9]}}, prod4};
   assign acc_next4 = sum4[16:0];
   assign w5 = w5_bits;
   assign base5 = prod_fresh ? base5_ext : base5_rd;
   assign prod5 = prod_r5;
-  assign sum5 = {base5[16], base5} + {{7{prod5[10]}}, prod5};
+  assign sum5 = {base5[16], base5} + {{8{prod5[9]}}, prod5};
   assign acc_next5 = sum5[16:0];
   assign w6 = w6_bits;
   assign base6 = prod_fresh ? base6_ext : base6_rd;
   assign prod6 = prod_r6;
-  assign sum6 = {base6[16], base6} + {{7{prod6[10]}}, prod6};
+  assign sum6 = {base6[16], base6} + {{8{prod6[9]}}, prod6};
   assign acc_next6 = sum6[16:0];
   assign w7 = w7_bits;
   assign base7 = prod_fresh ? base7_ext : base7_rd;
   assign prod7 = prod_r7;
-  assign sum7 = {base7[16], base7} + {{7{prod7[10]}}, prod7};
+  assign sum7 = {base7[16], base7} + {{8{prod7[9]}}, prod7};
   assign acc_next7 = sum7[16:0];
   assign w8 = w8_bits;
   assign base8 = prod_fresh ? base8_ext : base8_rd;
   assign prod8 = prod_r8;
-  assign sum8 = {base8[16], base8} + {{7{prod8[10]}}, prod8};
+  assign sum8 = {base8[16], base8} + {{8{prod8[9]}}, prod8};
   assign acc_next8 = sum8[16:0];
   assign w9 = w9_bits;
   assign base9 = prod_fresh ? base9_ext : base9_rd;
   assign prod9 = prod_r9;
-  assign sum9 = {base9[16], base9} + {{7{prod9[10]}}, prod9};
+  assign sum9 = {base9[16], base9} + {{8{prod9[9]}}, prod9};
   assign acc_next9 = sum9[16:0];
   assign w10 = w10_bits;
   assign base10 = prod_fresh ? base10_ext : base10_rd;
   assign prod10 = prod_r10;
-  assign sum10 = {base10[16], base10} + {{7{prod10[10]}}, prod10};
+  assign sum10 = {base10[16], base10} + {{8{prod10[9]}}, prod10};
   assign acc_next10 = sum10[16:0];
   assign w11 = w11_bits;
   assign base11 = prod_fresh ? base11_ext : base11_rd;
   assign prod11 = prod_r11;
-  assign sum11 = {base11[16], base11} + {{7{prod11[10]}}, prod11};
+  assign sum11 = {base11[16], base11} + {{8{prod11[9]}}, prod11};
   assign acc_next11 = sum11[16:0];
   assign w12 = w12_bits;
   assign base12 = prod_fresh ? base12_ext : base12_rd;
   assign prod12 = prod_r12;
-  assign sum12 = {base12[16], base12} + {{7{prod12[10]}}, prod12};
+  assign sum12 = {base12[16], base12} + {{8{prod12[9]}}, prod12};
   assign acc_next12 = sum12[16:0];
   assign w13 = w13_bits;
   assign base13 = prod_fresh ? base13_ext : base13_rd;
   assign prod13 = prod_r13;
-  assign sum13 = {base13[16], base13} + {{7{prod13[10]}}, prod13};
+  assign sum13 = {base13[16], base13} + {{8{prod13[9]}}, prod13};
   assign acc_next13 = sum13[16:0];
   assign w14 = w14_bits;
   assign base14 = prod_fresh ? base14_ext : base14_rd;
   assign prod14 = prod_r14;
-  assign sum14 = {base14[16], base14} + {{7{prod14[10]}}, prod14};
+  assign sum14 = {base14[16], base14} + {{8{prod14[9]}}, prod14};
   assign acc_next14 = sum14[16:0];
   assign w15 = w15_bits;
   assign base15 = prod_fresh ? base15_ext : base15_rd;
   assign prod15 = prod_r15;
-  assign sum15 = {base15[16], base15} + {{7{prod15[10]}}, prod15};
+  assign sum15 = {base15[16], base15} + {{8{prod15[9]}}, prod15};
   assign acc_next15 = sum15[16:0];
   assign w16 = w16_bits;
   assign base16 = prod_fresh ? base16_ext : base16_rd;
   assign prod16 = prod_r16;
-  assign sum16 = {base16[16], base16} + {{7{prod16[10]}}, prod16};
+  assign sum16 = {base16[16], base16} + {{8{prod16[9]}}, prod16};
   assign acc_next16 = sum16[16:0];
   assign w17 = w17_bits;
   assign base17 = prod_fresh ? base17_ext : base17_rd;
   assign prod17 = prod_r17;
-  assign sum17 = {base17[16], base17} + {{7{prod17[10]}}, prod17};
+  assign sum17 = {base17[16], base17} + {{8{prod17[9]}}, prod17};
   assign acc_next17 = sum17[16:0];
   assign w18 = w18_bits;
   assign base18 = prod_fresh ? base18_ext : base18_rd;
   assign prod18 = prod_r18;
-  assign sum18 = {base18[16], base18} + {{7{prod18[10]}}, prod18};
+  assign sum18 = {base18[16], base18} + {{8{prod18[9]}}, prod18};
   assign acc_next18 = sum18[16:0];
   assign w19 = w19_bits;
   assign base19 = prod_fresh ? base19_ext : base19_rd;
   assign prod19 = prod_r19;
-  assign sum19 = {base19[16], base19} + {{7{prod19[10]}}, prod19};
+  assign sum19 = {base19[16], base19} + {{8{prod19[9]}}, prod19};
   assign acc_next19 = sum19[16:0];
   assign w20 = w20_bits;
   assign base20 = prod_fresh ? base20_ext : base20_rd;
   assign prod20 = prod_r20;
-  assign sum20 = {base20[16], base20} + {{7{prod20[10]}}, prod20};
+  assign sum20 = {base20[16], base20} + {{8{prod20[9]}}, prod20};
   assign acc_next20 = sum20[16:0];
   assign w21 = w21_bits;
   assign base21 = prod_fresh ? base21_ext : base21_rd;
   assign prod21 = prod_r21;
-  assign sum21 = {base21[16], base21} + {{7{prod21[10]}}, prod21};
+  assign sum21 = {base21[16], base21} + {{8{prod21[9]}}, prod21};
   assign acc_next21 = sum21[16:0];
   assign w22 = w22_bits;
   assign base22 = prod_fresh ? base22_ext : base22_rd;
   assign prod22 = prod_r22;
-  assign sum22 = {base22[16], base22} + {{7{prod22[10]}}, prod22};
+  assign sum22 = {base22[16], base22} + {{8{prod22[9]}}, prod22};
   assign acc_next22 = sum22[16:0];
   assign w23 = w23_bits;
   assign base23 = prod_fresh ? base23_ext : base23_rd;
   assign prod23 = prod_r23;
-  assign sum23 = {base23[16], base23} + {{7{prod23[10]}}, prod23};
+  assign sum23 = {base23[16], base23} + {{8{prod23[9]}}, prod23};
   assign acc_next23 = sum23[16:0];
   assign w24 = w24_bits;
   assign base24 = prod_fresh ? base24_ext : base24_rd;
   assign prod24 = prod_r24;
-  assign sum24 = {base24[16], base24} + {{7{prod24[10]}}, prod24};
+  assign sum24 = {base24[16], base24} + {{8{prod24[9]}}, prod24};
   assign acc_next24 = sum24[16:0];
   assign w25 = w25_bits;
   assign base25 = prod_fresh ? base25_ext : base25_rd;
   assign prod25 = prod_r25;
-  assign sum25 = {base25[16], base25} + {{7{prod25[10]}}, prod25};
+  assign sum25 = {base25[16], base25} + {{8{prod25[9]}}, prod25};
   assign acc_next25 = sum25[16:0];
   assign w26 = w26_bits;
   assign base26 = prod_fresh ? base26_ext : base26_rd;
   assign prod26 = prod_r26;
-  assign sum26 = {base26[16], base26} + {{7{prod26[10]}}, prod26};
+  assign sum26 = {base26[16], base26} + {{8{prod26[9]}}, prod26};
   assign acc_next26 = sum26[16:0];
   assign w27 = w27_bits;
   assign base27 = prod_fresh ? base27_ext : base27_rd;
   assign prod27 = prod_r27;
-  assign sum27 = {base27[16], base27} + {{7{prod27[10]}}, prod27};
+  assign sum27 = {base27[16], base27} + {{8{prod27[9]}}, prod27};
   assign acc_next27 = sum27[16:0];
   assign w28 = w28_bits;
   assign base28 = prod_fresh ? base28_ext : base28_rd;
   assign prod28 = prod_r28;
-  assign sum28 = {base28[16], base28} + {{7{prod28[10]}}, prod28};
+  assign sum28 = {base28[16], base28} + {{8{prod28[9]}}, prod28};
   assign acc_next28 = sum28[16:0];
   assign w29 = w29_bits;
   assign base29 = prod_fresh ? base29_ext : base29_rd;
   assign prod29 = prod_r29;
-  assign sum29 = {base29[16], base29} + {{7{prod29[10]}}, prod29};
+  assign sum29 = {base29[16], base29} + {{8{prod29[9]}}, prod29};
   assign acc_next29 = sum29[16:0];
   assign w30 = w30_bits;
   assign base30 = prod_fresh ? base30_ext : base30_rd;
   assign prod30 = prod_r30;
-  assign sum30 = {base30[16], base30} + {{7{prod30[10]}}, prod30};
+  assign sum30 = {base30[16], base30} + {{8{prod30[9]}}, prod30};
   assign acc_next30 = sum30[16:0];
   assign w31 = w31_bits;
   assign base31 = prod_fresh ? base31_ext : base31_rd;
   assign prod31 = prod_r31;
-  assign sum31 = {base31[16], base31} + {{7{prod31[10]}}, prod31};
+  assign sum31 = {base31[16], base31} + {{8{prod31[9]}}, prod31};
   assign acc_next31 = sum31[16:0];
   assign w32 = w32_bits;
   assign base32 = prod_fresh ? base32_ext : base32_rd;
   assign prod32 = prod_r32;
-  assign sum32 = {base32[16], base32} + {{7{prod32[10]}}, prod32};
+  assign sum32 = {base32[16], base32} + {{8{prod32[9]}}, prod32};
   assign acc_next32 = sum32[16:0];
   assign w33 = w33_bits;
   assign base33 = prod_fresh ? base33_ext : base33_rd;
   assign prod33 = prod_r33;
-  assign sum33 = {base33[16], base33} + {{7{prod33[10]}}, prod33};
+  assign sum33 = {base33[16], base33} + {{8{prod33[9]}}, prod33};
   assign acc_next33 = sum33[16:0];
   assign w34 = w34_bits;
   assign base34 = prod_fresh ? base34_ext : base34_rd;
   assign prod34 = prod_r34;
-  assign sum34 = {base34[16], base34} + {{7{prod34[10]}}, prod34};
+  assign sum34 = {base34[16], base34} + {{8{prod34[9]}}, prod34};
   assign acc_next34 = sum34[16:0];
   assign w35 = w35_bits;
   assign base35 = prod_fresh ? base35_ext : base35_rd;
   assign prod35 = prod_r35;
-  assign sum35 = {base35[16], base35} + {{7{prod35[10]}}, prod35};
+  assign sum35 = {base35[16], base35} + {{8{prod35[9]}}, prod35};
   assign acc_next35 = sum35[16:0];
   assign w36 = w36_bits;
   assign base36 = prod_fresh ? base36_ext : base36_rd;
   assign prod36 = prod_r36;
-  assign sum36 = {base36[16], base36} + {{7{prod36[10]}}, prod36};
+  assign sum36 = {base36[16], base36} + {{8{prod36[9]}}, prod36};
   assign acc_next36 = sum36[16:0];
   assign w37 = w37_bits;
   assign base37 = prod_fresh ? base37_ext : base37_rd;
   assign prod37 = prod_r37;
-  assign sum37 = {base37[16], base37} + {{7{prod37[10]}}, prod37};
+  assign sum37 = {base37[16], base37} + {{8{prod37[9]}}, prod37};
   assign acc_next37 = sum37[16:0];
   assign w38 = w38_bits;
   assign base38 = prod_fresh ? base38_ext : base38_rd;
   assign prod38 = prod_r38;
-  assign sum38 = {base38[16], base38} + {{7{prod38[10]}}, prod38};
+  assign sum38 = {base38[16], base38} + {{8{prod38[9]}}, prod38};
   assign acc_next38 = sum38[16:0];
   assign w39 = w39_bits;
   assign base39 = prod_fresh ? base39_ext : base39_rd;
   assign prod39 = prod_r39;
-  assign sum39 = {base39[16], base39} + {{7{prod39[10]}}, prod39};
+  assign sum39 = {base39[16], base39} + {{8{prod39[9]}}, prod39};
   assign acc_next39 = sum39[16:0];
   assign w40 = w40_bits;
   assign base40 = prod_fresh ? base40_ext : base40_rd;
   assign prod40 = prod_r40;
-  assign sum40 = {base40[16], base40} + {{7{prod40[10]}}, prod40};
+  assign sum40 = {base40[16], base40} + {{8{prod40[9]}}, prod40};
   assign acc_next40 = sum40[16:0];
   assign w41 = w41_bits;
   assign base41 = prod_fresh ? base41_ext : base41_rd;
   assign prod41 = prod_r41;
-  assign sum41 = {base41[16], base41} + {{7{prod41[10]}}, prod41};
+  assign sum41 = {base41[16], base41} + {{8{prod41[9]}}, prod41};
   assign acc_next41 = sum41[16:0];
   assign w42 = w42_bits;
   assign base42 = prod_fresh ? base42_ext : base42_rd;
   assign prod42 = prod_r42;
-  assign sum42 = {base42[16], base42} + {{7{prod42[10]}}, prod42};
+  assign sum42 = {base42[16], base42} + {{8{prod42[9]}}, prod42};
   assign acc_next42 = sum42[16:0];
   assign w43 = w43_bits;
   assign base43 = prod_fresh ? base43_ext : base43_rd;
   assign prod43 = prod_r43;
-  assign sum43 = {base43[16], base43} + {{7{prod43[10]}}, prod43};
+  assign sum43 = {base43[16], base43} + {{8{prod43[9]}}, prod43};
   assign acc_next43 = sum43[16:0];
   assign w44 = w44_bits;
   assign base44 = prod_fresh ? base44_ext : base44_rd;
   assign prod44 = prod_r44;
-  assign sum44 = {base44[16], base44} + {{7{prod44[10]}}, prod44};
+  assign sum44 = {base44[16], base44} + {{8{prod44[9]}}, prod44};
   assign acc_next44 = sum44[16:0];
   assign w45 = w45_bits;
   assign base45 = prod_fresh ? base45_ext : base45_rd;
   assign prod45 = prod_r45;
-  assign sum45 = {base45[16], base45} + {{7{prod45[10]}}, prod45};
+  assign sum45 = {base45[16], base45} + {{8{prod45[9]}}, prod45};
   assign acc_next45 = sum45[16:0];
   assign w46 = w46_bits;
   assign base46 = prod_fresh ? base46_ext : base46_rd;
   assign prod46 = prod_r46;
-  assign sum46 = {base46[16], base46} + {{7{prod46[10]}}, prod46};
+  assign sum46 = {base46[16], base46} + {{8{prod46[9]}}, prod46};
   assign acc_next46 = sum46[16:0];
   assign w47 = w47_bits;
   assign base47 = prod_fresh ? base47_ext : base47_rd;
   assign prod47 = prod_r47;
-  assign sum47 = {base47[16], base47} + {{7{prod47[10]}}, prod47};
+  assign sum47 = {base47[16], base47} + {{8{prod47[9]}}, prod47};
   assign acc_next47 = sum47[16:0];
   assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 3'd7;
@@ -1843,110 +2322,110 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   always @(posedge clk)
     if (add_valid) prod_fresh <= add_fresh;
   always @(posedge clk)
-    if (add_valid) prod_r0 <= prod_r0_next_mul;
+    if (add_valid) prod_r0 <= prod_r0_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r1 <= prod_r1_next_mul;
+    if (add_valid) prod_r1 <= prod_r1_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r2 <= prod_r2_next_mul;
+    if (add_valid) prod_r2 <= prod_r2_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r3 <= prod_r3_next_mul;
+    if (add_valid) prod_r3 <= prod_r3_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r4 <= prod_r4_next_mul;
+    if (add_valid) prod_r4 <= prod_r4_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r5 <= prod_r5_next_mul;
+    if (add_valid) prod_r5 <= prod_r5_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r6 <= prod_r6_next_mul;
+    if (add_valid) prod_r6 <= prod_r6_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r7 <= prod_r7_next_mul;
+    if (add_valid) prod_r7 <= prod_r7_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r8 <= prod_r8_next_mul;
+    if (add_valid) prod_r8 <= prod_r8_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r9 <= prod_r9_next_mul;
+    if (add_valid) prod_r9 <= prod_r9_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r10 <= prod_r10_next_mul;
+    if (add_valid) prod_r10 <= prod_r10_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r11 <= prod_r11_next_mul;
+    if (add_valid) prod_r11 <= prod_r11_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r12 <= prod_r12_next_mul;
+    if (add_valid) prod_r12 <= prod_r12_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r13 <= prod_r13_next_mul;
+    if (add_valid) prod_r13 <= prod_r13_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r14 <= prod_r14_next_mul;
+    if (add_valid) prod_r14 <= prod_r14_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r15 <= prod_r15_next_mul;
+    if (add_valid) prod_r15 <= prod_r15_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r16 <= prod_r16_next_mul;
+    if (add_valid) prod_r16 <= prod_r16_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r17 <= prod_r17_next_mul;
+    if (add_valid) prod_r17 <= prod_r17_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r18 <= prod_r18_next_mul;
+    if (add_valid) prod_r18 <= prod_r18_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r19 <= prod_r19_next_mul;
+    if (add_valid) prod_r19 <= prod_r19_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r20 <= prod_r20_next_mul;
+    if (add_valid) prod_r20 <= prod_r20_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r21 <= prod_r21_next_mul;
+    if (add_valid) prod_r21 <= prod_r21_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r22 <= prod_r22_next_mul;
+    if (add_valid) prod_r22 <= prod_r22_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r23 <= prod_r23_next_mul;
+    if (add_valid) prod_r23 <= prod_r23_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r24 <= prod_r24_next_mul;
+    if (add_valid) prod_r24 <= prod_r24_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r25 <= prod_r25_next_mul;
+    if (add_valid) prod_r25 <= prod_r25_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r26 <= prod_r26_next_mul;
+    if (add_valid) prod_r26 <= prod_r26_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r27 <= prod_r27_next_mul;
+    if (add_valid) prod_r27 <= prod_r27_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r28 <= prod_r28_next_mul;
+    if (add_valid) prod_r28 <= prod_r28_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r29 <= prod_r29_next_mul;
+    if (add_valid) prod_r29 <= prod_r29_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r30 <= prod_r30_next_mul;
+    if (add_valid) prod_r30 <= prod_r30_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r31 <= prod_r31_next_mul;
+    if (add_valid) prod_r31 <= prod_r31_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r32 <= prod_r32_next_mul;
+    if (add_valid) prod_r32 <= prod_r32_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r33 <= prod_r33_next_mul;
+    if (add_valid) prod_r33 <= prod_r33_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r34 <= prod_r34_next_mul;
+    if (add_valid) prod_r34 <= prod_r34_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r35 <= prod_r35_next_mul;
+    if (add_valid) prod_r35 <= prod_r35_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r36 <= prod_r36_next_mul;
+    if (add_valid) prod_r36 <= prod_r36_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r37 <= prod_r37_next_mul;
+    if (add_valid) prod_r37 <= prod_r37_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r38 <= prod_r38_next_mul;
+    if (add_valid) prod_r38 <= prod_r38_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r39 <= prod_r39_next_mul;
+    if (add_valid) prod_r39 <= prod_r39_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r40 <= prod_r40_next_mul;
+    if (add_valid) prod_r40 <= prod_r40_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r41 <= prod_r41_next_mul;
+    if (add_valid) prod_r41 <= prod_r41_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r42 <= prod_r42_next_mul;
+    if (add_valid) prod_r42 <= prod_r42_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r43 <= prod_r43_next_mul;
+    if (add_valid) prod_r43 <= prod_r43_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r44 <= prod_r44_next_mul;
+    if (add_valid) prod_r44 <= prod_r44_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r45 <= prod_r45_next_mul;
+    if (add_valid) prod_r45 <= prod_r45_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r46 <= prod_r46_next_mul;
+    if (add_valid) prod_r46 <= prod_r46_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r47 <= prod_r47_next_mul;
+    if (add_valid) prod_r47 <= prod_r47_next_add;
   always @(posedge clk)
     if (rst) out_valid_r <= 1'd0;
     else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (drain_load) out_group_r <= drain_group;
+    if (out_free) out_group_r <= drain_group;
   always @(posedge clk)
-    if (drain_load) out_last_r <= drain_last;
+    if (out_free) out_last_r <= drain_last;
   always @(posedge clk)
-    if (drain_load) out_current_r <= out_current_r_next_cat;
+    if (out_free) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
@@ -1956,6 +2435,6 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   always @(posedge clk)
     if (start_drain) drain_fresh <= drain_fresh_next_and;
   always @(posedge clk)
-    if (issue) weight_q <= weights[weight_addr];
+    weight_q <= weights[weight_addr];
 endmodule
 `default_nettype wire

@@ -6,11 +6,12 @@
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[1:0] (g), out_current[207:0] (lane p at [p*13 +: 13], signed:
 //      I[g*16 + p]; lanes >= C_out read 0), out_last (g = 3); 4 beat(s) per vector. The outputs are
-//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+//      out_last and out_current are undefined while out_valid is low.
 // Lanes P = 16, groups G = ceil(C_out/P) = 4: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 13 bits
 // (exact: range [-2510, 3192]).
-// Weight word registered before the add; the count x weight product registered before the add too: 3 cycle(s) from issue to write.
+// Weight word registered before the add; the count x weight product (a shift-and-add in logic) registered before the add too: 3 cycle(s) from issue to write.
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (the drain waits
 // 0 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
 // costs 1 cycle(s) per vector on top of events x G.
@@ -70,128 +71,128 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
@@ -357,23 +358,102 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [1:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r0_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r0_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r1_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r1_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r2_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r2_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r3_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r3_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r4_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r4_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r5_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r5_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r6_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r6_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r7_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r7_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r8_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r8_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r9_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r9_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r10_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r10_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r11_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r11_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r12_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r12_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r13_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r13_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r14_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r14_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r15_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r15_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [207:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -572,23 +652,102 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign group_next_mux = last_group ? 2'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign prod_r0_next_ext = {1'd0, add_count};
-  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
-  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
-  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
-  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
-  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
-  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
-  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
-  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
-  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
-  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
-  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
-  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
-  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
-  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
-  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
-  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
+  assign prod_r0_next_bits = add_count[0];
+  assign prod_r0_next_mux = prod_r0_next_bits ? w0 : 8'd0;
+  assign prod_r0_next_bits_1 = add_count[1];
+  assign prod_r0_next_shl = {w0, 1'd0};
+  assign prod_r0_next_mux_1 = prod_r0_next_bits_1 ? prod_r0_next_shl : 9'd0;
+  assign prod_r0_next_add = {{2{prod_r0_next_mux[7]}}, prod_r0_next_mux} + {prod_r0_next_mux_1[8], prod_r0_next_mux_1};
+  assign prod_r1_next_bits = add_count[0];
+  assign prod_r1_next_mux = prod_r1_next_bits ? w1 : 8'd0;
+  assign prod_r1_next_bits_1 = add_count[1];
+  assign prod_r1_next_shl = {w1, 1'd0};
+  assign prod_r1_next_mux_1 = prod_r1_next_bits_1 ? prod_r1_next_shl : 9'd0;
+  assign prod_r1_next_add = {{2{prod_r1_next_mux[7]}}, prod_r1_next_mux} + {prod_r1_next_mux_1[8], prod_r1_next_mux_1};
+  assign prod_r2_next_bits = add_count[0];
+  assign prod_r2_next_mux = prod_r2_next_bits ? w2 : 8'd0;
+  assign prod_r2_next_bits_1 = add_count[1];
+  assign prod_r2_next_shl = {w2, 1'd0};
+  assign prod_r2_next_mux_1 = prod_r2_next_bits_1 ? prod_r2_next_shl : 9'd0;
+  assign prod_r2_next_add = {{2{prod_r2_next_mux[7]}}, prod_r2_next_mux} + {prod_r2_next_mux_1[8], prod_r2_next_mux_1};
+  assign prod_r3_next_bits = add_count[0];
+  assign prod_r3_next_mux = prod_r3_next_bits ? w3 : 8'd0;
+  assign prod_r3_next_bits_1 = add_count[1];
+  assign prod_r3_next_shl = {w3, 1'd0};
+  assign prod_r3_next_mux_1 = prod_r3_next_bits_1 ? prod_r3_next_shl : 9'd0;
+  assign prod_r3_next_add = {{2{prod_r3_next_mux[7]}}, prod_r3_next_mux} + {prod_r3_next_mux_1[8], prod_r3_next_mux_1};
+  assign prod_r4_next_bits = add_count[0];
+  assign prod_r4_next_mux = prod_r4_next_bits ? w4 : 8'd0;
+  assign prod_r4_next_bits_1 = add_count[1];
+  assign prod_r4_next_shl = {w4, 1'd0};
+  assign prod_r4_next_mux_1 = prod_r4_next_bits_1 ? prod_r4_next_shl : 9'd0;
+  assign prod_r4_next_add = {{2{prod_r4_next_mux[7]}}, prod_r4_next_mux} + {prod_r4_next_mux_1[8], prod_r4_next_mux_1};
+  assign prod_r5_next_bits = add_count[0];
+  assign prod_r5_next_mux = prod_r5_next_bits ? w5 : 8'd0;
+  assign prod_r5_next_bits_1 = add_count[1];
+  assign prod_r5_next_shl = {w5, 1'd0};
+  assign prod_r5_next_mux_1 = prod_r5_next_bits_1 ? prod_r5_next_shl : 9'd0;
+  assign prod_r5_next_add = {{2{prod_r5_next_mux[7]}}, prod_r5_next_mux} + {prod_r5_next_mux_1[8], prod_r5_next_mux_1};
+  assign prod_r6_next_bits = add_count[0];
+  assign prod_r6_next_mux = prod_r6_next_bits ? w6 : 8'd0;
+  assign prod_r6_next_bits_1 = add_count[1];
+  assign prod_r6_next_shl = {w6, 1'd0};
+  assign prod_r6_next_mux_1 = prod_r6_next_bits_1 ? prod_r6_next_shl : 9'd0;
+  assign prod_r6_next_add = {{2{prod_r6_next_mux[7]}}, prod_r6_next_mux} + {prod_r6_next_mux_1[8], prod_r6_next_mux_1};
+  assign prod_r7_next_bits = add_count[0];
+  assign prod_r7_next_mux = prod_r7_next_bits ? w7 : 8'd0;
+  assign prod_r7_next_bits_1 = add_count[1];
+  assign prod_r7_next_shl = {w7, 1'd0};
+  assign prod_r7_next_mux_1 = prod_r7_next_bits_1 ? prod_r7_next_shl : 9'd0;
+  assign prod_r7_next_add = {{2{prod_r7_next_mux[7]}}, prod_r7_next_mux} + {prod_r7_next_mux_1[8], prod_r7_next_mux_1};
+  assign prod_r8_next_bits = add_count[0];
+  assign prod_r8_next_mux = prod_r8_next_bits ? w8 : 8'd0;
+  assign prod_r8_next_bits_1 = add_count[1];
+  assign prod_r8_next_shl = {w8, 1'd0};
+  assign prod_r8_next_mux_1 = prod_r8_next_bits_1 ? prod_r8_next_shl : 9'd0;
+  assign prod_r8_next_add = {{2{prod_r8_next_mux[7]}}, prod_r8_next_mux} + {prod_r8_next_mux_1[8], prod_r8_next_mux_1};
+  assign prod_r9_next_bits = add_count[0];
+  assign prod_r9_next_mux = prod_r9_next_bits ? w9 : 8'd0;
+  assign prod_r9_next_bits_1 = add_count[1];
+  assign prod_r9_next_shl = {w9, 1'd0};
+  assign prod_r9_next_mux_1 = prod_r9_next_bits_1 ? prod_r9_next_shl : 9'd0;
+  assign prod_r9_next_add = {{2{prod_r9_next_mux[7]}}, prod_r9_next_mux} + {prod_r9_next_mux_1[8], prod_r9_next_mux_1};
+  assign prod_r10_next_bits = add_count[0];
+  assign prod_r10_next_mux = prod_r10_next_bits ? w10 : 8'd0;
+  assign prod_r10_next_bits_1 = add_count[1];
+  assign prod_r10_next_shl = {w10, 1'd0};
+  assign prod_r10_next_mux_1 = prod_r10_next_bits_1 ? prod_r10_next_shl : 9'd0;
+  assign prod_r10_next_add = {{2{prod_r10_next_mux[7]}}, prod_r10_next_mux} + {prod_r10_next_mux_1[8], prod_r10_next_mux_1};
+  assign prod_r11_next_bits = add_count[0];
+  assign prod_r11_next_mux = prod_r11_next_bits ? w11 : 8'd0;
+  assign prod_r11_next_bits_1 = add_count[1];
+  assign prod_r11_next_shl = {w11, 1'd0};
+  assign prod_r11_next_mux_1 = prod_r11_next_bits_1 ? prod_r11_next_shl : 9'd0;
+  assign prod_r11_next_add = {{2{prod_r11_next_mux[7]}}, prod_r11_next_mux} + {prod_r11_next_mux_1[8], prod_r11_next_mux_1};
+  assign prod_r12_next_bits = add_count[0];
+  assign prod_r12_next_mux = prod_r12_next_bits ? w12 : 8'd0;
+  assign prod_r12_next_bits_1 = add_count[1];
+  assign prod_r12_next_shl = {w12, 1'd0};
+  assign prod_r12_next_mux_1 = prod_r12_next_bits_1 ? prod_r12_next_shl : 9'd0;
+  assign prod_r12_next_add = {{2{prod_r12_next_mux[7]}}, prod_r12_next_mux} + {prod_r12_next_mux_1[8], prod_r12_next_mux_1};
+  assign prod_r13_next_bits = add_count[0];
+  assign prod_r13_next_mux = prod_r13_next_bits ? w13 : 8'd0;
+  assign prod_r13_next_bits_1 = add_count[1];
+  assign prod_r13_next_shl = {w13, 1'd0};
+  assign prod_r13_next_mux_1 = prod_r13_next_bits_1 ? prod_r13_next_shl : 9'd0;
+  assign prod_r13_next_add = {{2{prod_r13_next_mux[7]}}, prod_r13_next_mux} + {prod_r13_next_mux_1[8], prod_r13_next_mux_1};
+  assign prod_r14_next_bits = add_count[0];
+  assign prod_r14_next_mux = prod_r14_next_bits ? w14 : 8'd0;
+  assign prod_r14_next_bits_1 = add_count[1];
+  assign prod_r14_next_shl = {w14, 1'd0};
+  assign prod_r14_next_mux_1 = prod_r14_next_bits_1 ? prod_r14_next_shl : 9'd0;
+  assign prod_r14_next_add = {{2{prod_r14_next_mux[7]}}, prod_r14_next_mux} + {prod_r14_next_mux_1[8], prod_r14_next_mux_1};
+  assign prod_r15_next_bits = add_count[0];
+  assign prod_r15_next_mux = prod_r15_next_bits ? w15 : 8'd0;
+  assign prod_r15_next_bits_1 = add_count[1];
+  assign prod_r15_next_shl = {w15, 1'd0};
+  assign prod_r15_next_mux_1 = prod_r15_next_bits_1 ? prod_r15_next_shl : 9'd0;
+  assign prod_r15_next_add = {{2{prod_r15_next_mux[7]}}, prod_r15_next_mux} + {prod_r15_next_mux_1[8], prod_r15_next_mux_1};
   assign out_current_r_next_cat = {result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 2'd1;
   assign drain_group_next_mux = drain_last ? 2'd0 : drain_group_next_add;
@@ -608,82 +767,82 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign w0 = w0_bits;
   assign base0 = prod_fresh ? base0_ext : base0_rd_1;
   assign prod0 = prod_r0;
-  assign sum0 = {base0[12], base0} + {{3{prod0[10]}}, prod0};
+  assign sum0 = {base0[12], base0} + {{4{prod0[9]}}, prod0};
   assign acc_next0 = sum0[12:0];
   assign w1 = w1_bits;
   assign base1 = prod_fresh ? base1_ext : base1_rd;
   assign prod1 = prod_r1;
-  assign sum1 = {base1[12], base1} + {{3{prod1[10]}}, prod1};
+  assign sum1 = {base1[12], base1} + {{4{prod1[9]}}, prod1};
   assign acc_next1 = sum1[12:0];
   assign w2 = w2_bits;
   assign base2 = prod_fresh ? base2_ext : base2_rd;
   assign prod2 = prod_r2;
-  assign sum2 = {base2[12], base2} + {{3{prod2[10]}}, prod2};
+  assign sum2 = {base2[12], base2} + {{4{prod2[9]}}, prod2};
   assign acc_next2 = sum2[12:0];
   assign w3 = w3_bits;
   assign base3 = prod_fresh ? base3_ext : base3_rd;
   assign prod3 = prod_r3;
-  assign sum3 = {base3[12], base3} + {{3{prod3[10]}}, prod3};
+  assign sum3 = {base3[12], base3} + {{4{prod3[9]}}, prod3};
   assign acc_next3 = sum3[12:0];
   assign w4 = w4_bits;
   assign base4 = prod_fresh ? base4_ext : base4_rd;
   assign prod4 = prod_r4;
-  assign sum4 = {base4[12], base4} + {{3{prod4[10]}}, prod4};
+  assign sum4 = {base4[12], base4} + {{4{prod4[9]}}, prod4};
   assign acc_next4 = sum4[12:0];
   assign w5 = w5_bits;
   assign base5 = prod_fresh ? base5_ext : base5_rd;
   assign prod5 = prod_r5;
-  assign sum5 = {base5[12], base5} + {{3{prod5[10]}}, prod5};
+  assign sum5 = {base5[12], base5} + {{4{prod5[9]}}, prod5};
   assign acc_next5 = sum5[12:0];
   assign w6 = w6_bits;
   assign base6 = prod_fresh ? base6_ext : base6_rd;
   assign prod6 = prod_r6;
-  assign sum6 = {base6[12], base6} + {{3{prod6[10]}}, prod6};
+  assign sum6 = {base6[12], base6} + {{4{prod6[9]}}, prod6};
   assign acc_next6 = sum6[12:0];
   assign w7 = w7_bits;
   assign base7 = prod_fresh ? base7_ext : base7_rd;
   assign prod7 = prod_r7;
-  assign sum7 = {base7[12], base7} + {{3{prod7[10]}}, prod7};
+  assign sum7 = {base7[12], base7} + {{4{prod7[9]}}, prod7};
   assign acc_next7 = sum7[12:0];
   assign w8 = w8_bits;
   assign base8 = prod_fresh ? base8_ext : base8_rd;
   assign prod8 = prod_r8;
-  assign sum8 = {base8[12], base8} + {{3{prod8[10]}}, prod8};
+  assign sum8 = {base8[12], base8} + {{4{prod8[9]}}, prod8};
   assign acc_next8 = sum8[12:0];
   assign w9 = w9_bits;
   assign base9 = prod_fresh ? base9_ext : base9_rd;
   assign prod9 = prod_r9;
-  assign sum9 = {base9[12], base9} + {{3{prod9[10]}}, prod9};
+  assign sum9 = {base9[12], base9} + {{4{prod9[9]}}, prod9};
   assign acc_next9 = sum9[12:0];
   assign w10 = w10_bits;
   assign base10 = prod_fresh ? base10_ext : base10_rd;
   assign prod10 = prod_r10;
-  assign sum10 = {base10[12], base10} + {{3{prod10[10]}}, prod10};
+  assign sum10 = {base10[12], base10} + {{4{prod10[9]}}, prod10};
   assign acc_next10 = sum10[12:0];
   assign w11 = w11_bits;
   assign base11 = prod_fresh ? base11_ext : base11_rd;
   assign prod11 = prod_r11;
-  assign sum11 = {base11[12], base11} + {{3{prod11[10]}}, prod11};
+  assign sum11 = {base11[12], base11} + {{4{prod11[9]}}, prod11};
   assign acc_next11 = sum11[12:0];
   assign w12 = w12_bits;
   assign base12 = prod_fresh ? base12_ext : base12_rd;
   assign prod12 = prod_r12;
-  assign sum12 = {base12[12], base12} + {{3{prod12[10]}}, prod12};
+  assign sum12 = {base12[12], base12} + {{4{prod12[9]}}, prod12};
   assign acc_next12 = sum12[12:0];
   assign w13 = w13_bits;
   assign base13 = prod_fresh ? base13_ext : base13_rd;
   assign prod13 = prod_r13;
-  assign sum13 = {base13[12], base13} + {{3{prod13[10]}}, prod13};
+  assign sum13 = {base13[12], base13} + {{4{prod13[9]}}, prod13};
   assign acc_next13 = sum13[12:0];
   assign w14 = w14_bits;
   assign base14 = prod_fresh ? base14_ext : base14_rd;
   assign prod14 = prod_r14;
-  assign sum14 = {base14[12], base14} + {{3{prod14[10]}}, prod14};
+  assign sum14 = {base14[12], base14} + {{4{prod14[9]}}, prod14};
   assign acc_next14 = sum14[12:0];
   assign w15 = w15_bits;
   assign base15 = prod_fresh ? base15_ext : base15_rd;
   assign prod15 = prod_r15;
-  assign sum15 = {base15[12], base15} + {{3{prod15[10]}}, prod15};
+  assign sum15 = {base15[12], base15} + {{4{prod15[9]}}, prod15};
   assign acc_next15 = sum15[12:0];
   assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 2'd3;
@@ -755,46 +914,46 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   always @(posedge clk)
     if (add_valid) prod_fresh <= add_fresh;
   always @(posedge clk)
-    if (add_valid) prod_r0 <= prod_r0_next_mul;
+    if (add_valid) prod_r0 <= prod_r0_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r1 <= prod_r1_next_mul;
+    if (add_valid) prod_r1 <= prod_r1_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r2 <= prod_r2_next_mul;
+    if (add_valid) prod_r2 <= prod_r2_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r3 <= prod_r3_next_mul;
+    if (add_valid) prod_r3 <= prod_r3_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r4 <= prod_r4_next_mul;
+    if (add_valid) prod_r4 <= prod_r4_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r5 <= prod_r5_next_mul;
+    if (add_valid) prod_r5 <= prod_r5_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r6 <= prod_r6_next_mul;
+    if (add_valid) prod_r6 <= prod_r6_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r7 <= prod_r7_next_mul;
+    if (add_valid) prod_r7 <= prod_r7_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r8 <= prod_r8_next_mul;
+    if (add_valid) prod_r8 <= prod_r8_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r9 <= prod_r9_next_mul;
+    if (add_valid) prod_r9 <= prod_r9_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r10 <= prod_r10_next_mul;
+    if (add_valid) prod_r10 <= prod_r10_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r11 <= prod_r11_next_mul;
+    if (add_valid) prod_r11 <= prod_r11_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r12 <= prod_r12_next_mul;
+    if (add_valid) prod_r12 <= prod_r12_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r13 <= prod_r13_next_mul;
+    if (add_valid) prod_r13 <= prod_r13_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r14 <= prod_r14_next_mul;
+    if (add_valid) prod_r14 <= prod_r14_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r15 <= prod_r15_next_mul;
+    if (add_valid) prod_r15 <= prod_r15_next_add;
   always @(posedge clk)
     if (rst) out_valid_r <= 1'd0;
     else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (drain_load) out_group_r <= drain_group;
+    if (out_free) out_group_r <= drain_group;
   always @(posedge clk)
-    if (drain_load) out_last_r <= drain_last;
+    if (out_free) out_last_r <= drain_last;
   always @(posedge clk)
-    if (drain_load) out_current_r <= out_current_r_next_cat;
+    if (out_free) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 2'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
@@ -804,6 +963,6 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   always @(posedge clk)
     if (start_drain) drain_fresh <= drain_fresh_next_and;
   always @(posedge clk)
-    if (issue) weight_q <= weights[weight_addr];
+    weight_q <= weights[weight_addr];
 endmodule
 `default_nettype wire

@@ -6,11 +6,12 @@
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[1:0] (g), out_current[447:0] (lane p at [p*14 +: 14], signed:
 //      I[g*32 + p]; lanes >= C_out read 0), out_last (g = 3); 4 beat(s) per vector. The outputs are
-//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+//      out_last and out_current are undefined while out_valid is low.
 // Lanes P = 32, groups G = ceil(C_out/P) = 4: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 14 bits
 // (exact: range [-5515, 4638]).
-// Weight word registered before the add; the count x weight product registered before the add too: 3 cycle(s) from issue to write.
+// Weight word registered before the add; the count x weight product (a shift-and-add in logic) registered before the add too: 3 cycle(s) from issue to write.
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (the drain waits
 // 0 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
 // costs 1 cycle(s) per vector on top of events x G.
@@ -70,256 +71,256 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
@@ -613,39 +614,198 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [1:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r16_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r17_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r18_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r19_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r20_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r21_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r22_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r23_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r24_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r25_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r26_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r27_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r28_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r29_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r30_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r31_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r0_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r0_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r1_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r1_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r2_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r2_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r3_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r3_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r4_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r4_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r5_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r5_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r6_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r6_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r6_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r6_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r7_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r7_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r7_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r7_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r8_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r8_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r8_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r8_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r9_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r9_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r9_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r9_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r10_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r10_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r10_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r10_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r11_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r11_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r11_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r11_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r12_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r12_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r12_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r12_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r13_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r13_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r13_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r13_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r14_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r14_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r14_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r14_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r15_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r15_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r15_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r15_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r16_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r16_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r16_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r16_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r16_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r16_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r17_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r17_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r17_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r17_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r17_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r17_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r18_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r18_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r18_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r18_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r18_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r18_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r19_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r19_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r19_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r19_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r19_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r19_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r20_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r20_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r20_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r20_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r20_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r20_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r21_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r21_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r21_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r21_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r21_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r21_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r22_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r22_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r22_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r22_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r22_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r22_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r23_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r23_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r23_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r23_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r23_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r23_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r24_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r24_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r24_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r24_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r24_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r24_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r25_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r25_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r25_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r25_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r25_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r25_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r26_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r26_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r26_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r26_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r26_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r26_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r27_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r27_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r27_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r27_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r27_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r27_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r28_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r28_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r28_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r28_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r28_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r28_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r29_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r29_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r29_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r29_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r29_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r29_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r30_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r30_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r30_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r30_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r30_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r30_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r31_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r31_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r31_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r31_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r31_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r31_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [447:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1004,39 +1164,198 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   assign group_next_mux = last_group ? 2'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign prod_r0_next_ext = {1'd0, add_count};
-  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
-  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
-  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
-  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
-  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
-  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
-  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
-  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
-  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
-  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
-  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
-  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
-  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
-  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
-  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
-  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
-  assign prod_r16_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w16[7]}}, w16};
-  assign prod_r17_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w17[7]}}, w17};
-  assign prod_r18_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w18[7]}}, w18};
-  assign prod_r19_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w19[7]}}, w19};
-  assign prod_r20_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w20[7]}}, w20};
-  assign prod_r21_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w21[7]}}, w21};
-  assign prod_r22_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w22[7]}}, w22};
-  assign prod_r23_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w23[7]}}, w23};
-  assign prod_r24_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w24[7]}}, w24};
-  assign prod_r25_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w25[7]}}, w25};
-  assign prod_r26_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w26[7]}}, w26};
-  assign prod_r27_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w27[7]}}, w27};
-  assign prod_r28_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w28[7]}}, w28};
-  assign prod_r29_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w29[7]}}, w29};
-  assign prod_r30_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w30[7]}}, w30};
-  assign prod_r31_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w31[7]}}, w31};
+  assign prod_r0_next_bits = add_count[0];
+  assign prod_r0_next_mux = prod_r0_next_bits ? w0 : 8'd0;
+  assign prod_r0_next_bits_1 = add_count[1];
+  assign prod_r0_next_shl = {w0, 1'd0};
+  assign prod_r0_next_mux_1 = prod_r0_next_bits_1 ? prod_r0_next_shl : 9'd0;
+  assign prod_r0_next_add = {{2{prod_r0_next_mux[7]}}, prod_r0_next_mux} + {prod_r0_next_mux_1[8], prod_r0_next_mux_1};
+  assign prod_r1_next_bits = add_count[0];
+  assign prod_r1_next_mux = prod_r1_next_bits ? w1 : 8'd0;
+  assign prod_r1_next_bits_1 = add_count[1];
+  assign prod_r1_next_shl = {w1, 1'd0};
+  assign prod_r1_next_mux_1 = prod_r1_next_bits_1 ? prod_r1_next_shl : 9'd0;
+  assign prod_r1_next_add = {{2{prod_r1_next_mux[7]}}, prod_r1_next_mux} + {prod_r1_next_mux_1[8], prod_r1_next_mux_1};
+  assign prod_r2_next_bits = add_count[0];
+  assign prod_r2_next_mux = prod_r2_next_bits ? w2 : 8'd0;
+  assign prod_r2_next_bits_1 = add_count[1];
+  assign prod_r2_next_shl = {w2, 1'd0};
+  assign prod_r2_next_mux_1 = prod_r2_next_bits_1 ? prod_r2_next_shl : 9'd0;
+  assign prod_r2_next_add = {{2{prod_r2_next_mux[7]}}, prod_r2_next_mux} + {prod_r2_next_mux_1[8], prod_r2_next_mux_1};
+  assign prod_r3_next_bits = add_count[0];
+  assign prod_r3_next_mux = prod_r3_next_bits ? w3 : 8'd0;
+  assign prod_r3_next_bits_1 = add_count[1];
+  assign prod_r3_next_shl = {w3, 1'd0};
+  assign prod_r3_next_mux_1 = prod_r3_next_bits_1 ? prod_r3_next_shl : 9'd0;
+  assign prod_r3_next_add = {{2{prod_r3_next_mux[7]}}, prod_r3_next_mux} + {prod_r3_next_mux_1[8], prod_r3_next_mux_1};
+  assign prod_r4_next_bits = add_count[0];
+  assign prod_r4_next_mux = prod_r4_next_bits ? w4 : 8'd0;
+  assign prod_r4_next_bits_1 = add_count[1];
+  assign prod_r4_next_shl = {w4, 1'd0};
+  assign prod_r4_next_mux_1 = prod_r4_next_bits_1 ? prod_r4_next_shl : 9'd0;
+  assign prod_r4_next_add = {{2{prod_r4_next_mux[7]}}, prod_r4_next_mux} + {prod_r4_next_mux_1[8], prod_r4_next_mux_1};
+  assign prod_r5_next_bits = add_count[0];
+  assign prod_r5_next_mux = prod_r5_next_bits ? w5 : 8'd0;
+  assign prod_r5_next_bits_1 = add_count[1];
+  assign prod_r5_next_shl = {w5, 1'd0};
+  assign prod_r5_next_mux_1 = prod_r5_next_bits_1 ? prod_r5_next_shl : 9'd0;
+  assign prod_r5_next_add = {{2{prod_r5_next_mux[7]}}, prod_r5_next_mux} + {prod_r5_next_mux_1[8], prod_r5_next_mux_1};
+  assign prod_r6_next_bits = add_count[0];
+  assign prod_r6_next_mux = prod_r6_next_bits ? w6 : 8'd0;
+  assign prod_r6_next_bits_1 = add_count[1];
+  assign prod_r6_next_shl = {w6, 1'd0};
+  assign prod_r6_next_mux_1 = prod_r6_next_bits_1 ? prod_r6_next_shl : 9'd0;
+  assign prod_r6_next_add = {{2{prod_r6_next_mux[7]}}, prod_r6_next_mux} + {prod_r6_next_mux_1[8], prod_r6_next_mux_1};
+  assign prod_r7_next_bits = add_count[0];
+  assign prod_r7_next_mux = prod_r7_next_bits ? w7 : 8'd0;
+  assign prod_r7_next_bits_1 = add_count[1];
+  assign prod_r7_next_shl = {w7, 1'd0};
+  assign prod_r7_next_mux_1 = prod_r7_next_bits_1 ? prod_r7_next_shl : 9'd0;
+  assign prod_r7_next_add = {{2{prod_r7_next_mux[7]}}, prod_r7_next_mux} + {prod_r7_next_mux_1[8], prod_r7_next_mux_1};
+  assign prod_r8_next_bits = add_count[0];
+  assign prod_r8_next_mux = prod_r8_next_bits ? w8 : 8'd0;
+  assign prod_r8_next_bits_1 = add_count[1];
+  assign prod_r8_next_shl = {w8, 1'd0};
+  assign prod_r8_next_mux_1 = prod_r8_next_bits_1 ? prod_r8_next_shl : 9'd0;
+  assign prod_r8_next_add = {{2{prod_r8_next_mux[7]}}, prod_r8_next_mux} + {prod_r8_next_mux_1[8], prod_r8_next_mux_1};
+  assign prod_r9_next_bits = add_count[0];
+  assign prod_r9_next_mux = prod_r9_next_bits ? w9 : 8'd0;
+  assign prod_r9_next_bits_1 = add_count[1];
+  assign prod_r9_next_shl = {w9, 1'd0};
+  assign prod_r9_next_mux_1 = prod_r9_next_bits_1 ? prod_r9_next_shl : 9'd0;
+  assign prod_r9_next_add = {{2{prod_r9_next_mux[7]}}, prod_r9_next_mux} + {prod_r9_next_mux_1[8], prod_r9_next_mux_1};
+  assign prod_r10_next_bits = add_count[0];
+  assign prod_r10_next_mux = prod_r10_next_bits ? w10 : 8'd0;
+  assign prod_r10_next_bits_1 = add_count[1];
+  assign prod_r10_next_shl = {w10, 1'd0};
+  assign prod_r10_next_mux_1 = prod_r10_next_bits_1 ? prod_r10_next_shl : 9'd0;
+  assign prod_r10_next_add = {{2{prod_r10_next_mux[7]}}, prod_r10_next_mux} + {prod_r10_next_mux_1[8], prod_r10_next_mux_1};
+  assign prod_r11_next_bits = add_count[0];
+  assign prod_r11_next_mux = prod_r11_next_bits ? w11 : 8'd0;
+  assign prod_r11_next_bits_1 = add_count[1];
+  assign prod_r11_next_shl = {w11, 1'd0};
+  assign prod_r11_next_mux_1 = prod_r11_next_bits_1 ? prod_r11_next_shl : 9'd0;
+  assign prod_r11_next_add = {{2{prod_r11_next_mux[7]}}, prod_r11_next_mux} + {prod_r11_next_mux_1[8], prod_r11_next_mux_1};
+  assign prod_r12_next_bits = add_count[0];
+  assign prod_r12_next_mux = prod_r12_next_bits ? w12 : 8'd0;
+  assign prod_r12_next_bits_1 = add_count[1];
+  assign prod_r12_next_shl = {w12, 1'd0};
+  assign prod_r12_next_mux_1 = prod_r12_next_bits_1 ? prod_r12_next_shl : 9'd0;
+  assign prod_r12_next_add = {{2{prod_r12_next_mux[7]}}, prod_r12_next_mux} + {prod_r12_next_mux_1[8], prod_r12_next_mux_1};
+  assign prod_r13_next_bits = add_count[0];
+  assign prod_r13_next_mux = prod_r13_next_bits ? w13 : 8'd0;
+  assign prod_r13_next_bits_1 = add_count[1];
+  assign prod_r13_next_shl = {w13, 1'd0};
+  assign prod_r13_next_mux_1 = prod_r13_next_bits_1 ? prod_r13_next_shl : 9'd0;
+  assign prod_r13_next_add = {{2{prod_r13_next_mux[7]}}, prod_r13_next_mux} + {prod_r13_next_mux_1[8], prod_r13_next_mux_1};
+  assign prod_r14_next_bits = add_count[0];
+  assign prod_r14_next_mux = prod_r14_next_bits ? w14 : 8'd0;
+  assign prod_r14_next_bits_1 = add_count[1];
+  assign prod_r14_next_shl = {w14, 1'd0};
+  assign prod_r14_next_mux_1 = prod_r14_next_bits_1 ? prod_r14_next_shl : 9'd0;
+  assign prod_r14_next_add = {{2{prod_r14_next_mux[7]}}, prod_r14_next_mux} + {prod_r14_next_mux_1[8], prod_r14_next_mux_1};
+  assign prod_r15_next_bits = add_count[0];
+  assign prod_r15_next_mux = prod_r15_next_bits ? w15 : 8'd0;
+  assign prod_r15_next_bits_1 = add_count[1];
+  assign prod_r15_next_shl = {w15, 1'd0};
+  assign prod_r15_next_mux_1 = prod_r15_next_bits_1 ? prod_r15_next_shl : 9'd0;
+  assign prod_r15_next_add = {{2{prod_r15_next_mux[7]}}, prod_r15_next_mux} + {prod_r15_next_mux_1[8], prod_r15_next_mux_1};
+  assign prod_r16_next_bits = add_count[0];
+  assign prod_r16_next_mux = prod_r16_next_bits ? w16 : 8'd0;
+  assign prod_r16_next_bits_1 = add_count[1];
+  assign prod_r16_next_shl = {w16, 1'd0};
+  assign prod_r16_next_mux_1 = prod_r16_next_bits_1 ? prod_r16_next_shl : 9'd0;
+  assign prod_r16_next_add = {{2{prod_r16_next_mux[7]}}, prod_r16_next_mux} + {prod_r16_next_mux_1[8], prod_r16_next_mux_1};
+  assign prod_r17_next_bits = add_count[0];
+  assign prod_r17_next_mux = prod_r17_next_bits ? w17 : 8'd0;
+  assign prod_r17_next_bits_1 = add_count[1];
+  assign prod_r17_next_shl = {w17, 1'd0};
+  assign prod_r17_next_mux_1 = prod_r17_next_bits_1 ? prod_r17_next_shl : 9'd0;
+  assign prod_r17_next_add = {{2{prod_r17_next_mux[7]}}, prod_r17_next_mux} + {prod_r17_next_mux_1[8], prod_r17_next_mux_1};
+  assign prod_r18_next_bits = add_count[0];
+  assign prod_r18_next_mux = prod_r18_next_bits ? w18 : 8'd0;
+  assign prod_r18_next_bits_1 = add_count[1];
+  assign prod_r18_next_shl = {w18, 1'd0};
+  assign prod_r18_next_mux_1 = prod_r18_next_bits_1 ? prod_r18_next_shl : 9'd0;
+  assign prod_r18_next_add = {{2{prod_r18_next_mux[7]}}, prod_r18_next_mux} + {prod_r18_next_mux_1[8], prod_r18_next_mux_1};
+  assign prod_r19_next_bits = add_count[0];
+  assign prod_r19_next_mux = prod_r19_next_bits ? w19 : 8'd0;
+  assign prod_r19_next_bits_1 = add_count[1];
+  assign prod_r19_next_shl = {w19, 1'd0};
+  assign prod_r19_next_mux_1 = prod_r19_next_bits_1 ? prod_r19_next_shl : 9'd0;
+  assign prod_r19_next_add = {{2{prod_r19_next_mux[7]}}, prod_r19_next_mux} + {prod_r19_next_mux_1[8], prod_r19_next_mux_1};
+  assign prod_r20_next_bits = add_count[0];
+  assign prod_r20_next_mux = prod_r20_next_bits ? w20 : 8'd0;
+  assign prod_r20_next_bits_1 = add_count[1];
+  assign prod_r20_next_shl = {w20, 1'd0};
+  assign prod_r20_next_mux_1 = prod_r20_next_bits_1 ? prod_r20_next_shl : 9'd0;
+  assign prod_r20_next_add = {{2{prod_r20_next_mux[7]}}, prod_r20_next_mux} + {prod_r20_next_mux_1[8], prod_r20_next_mux_1};
+  assign prod_r21_next_bits = add_count[0];
+  assign prod_r21_next_mux = prod_r21_next_bits ? w21 : 8'd0;
+  assign prod_r21_next_bits_1 = add_count[1];
+  assign prod_r21_next_shl = {w21, 1'd0};
+  assign prod_r21_next_mux_1 = prod_r21_next_bits_1 ? prod_r21_next_shl : 9'd0;
+  assign prod_r21_next_add = {{2{prod_r21_next_mux[7]}}, prod_r21_next_mux} + {prod_r21_next_mux_1[8], prod_r21_next_mux_1};
+  assign prod_r22_next_bits = add_count[0];
+  assign prod_r22_next_mux = prod_r22_next_bits ? w22 : 8'd0;
+  assign prod_r22_next_bits_1 = add_count[1];
+  assign prod_r22_next_shl = {w22, 1'd0};
+  assign prod_r22_next_mux_1 = prod_r22_next_bits_1 ? prod_r22_next_shl : 9'd0;
+  assign prod_r22_next_add = {{2{prod_r22_next_mux[7]}}, prod_r22_next_mux} + {prod_r22_next_mux_1[8], prod_r22_next_mux_1};
+  assign prod_r23_next_bits = add_count[0];
+  assign prod_r23_next_mux = prod_r23_next_bits ? w23 : 8'd0;
+  assign prod_r23_next_bits_1 = add_count[1];
+  assign prod_r23_next_shl = {w23, 1'd0};
+  assign prod_r23_next_mux_1 = prod_r23_next_bits_1 ? prod_r23_next_shl : 9'd0;
+  assign prod_r23_next_add = {{2{prod_r23_next_mux[7]}}, prod_r23_next_mux} + {prod_r23_next_mux_1[8], prod_r23_next_mux_1};
+  assign prod_r24_next_bits = add_count[0];
+  assign prod_r24_next_mux = prod_r24_next_bits ? w24 : 8'd0;
+  assign prod_r24_next_bits_1 = add_count[1];
+  assign prod_r24_next_shl = {w24, 1'd0};
+  assign prod_r24_next_mux_1 = prod_r24_next_bits_1 ? prod_r24_next_shl : 9'd0;
+  assign prod_r24_next_add = {{2{prod_r24_next_mux[7]}}, prod_r24_next_mux} + {prod_r24_next_mux_1[8], prod_r24_next_mux_1};
+  assign prod_r25_next_bits = add_count[0];
+  assign prod_r25_next_mux = prod_r25_next_bits ? w25 : 8'd0;
+  assign prod_r25_next_bits_1 = add_count[1];
+  assign prod_r25_next_shl = {w25, 1'd0};
+  assign prod_r25_next_mux_1 = prod_r25_next_bits_1 ? prod_r25_next_shl : 9'd0;
+  assign prod_r25_next_add = {{2{prod_r25_next_mux[7]}}, prod_r25_next_mux} + {prod_r25_next_mux_1[8], prod_r25_next_mux_1};
+  assign prod_r26_next_bits = add_count[0];
+  assign prod_r26_next_mux = prod_r26_next_bits ? w26 : 8'd0;
+  assign prod_r26_next_bits_1 = add_count[1];
+  assign prod_r26_next_shl = {w26, 1'd0};
+  assign prod_r26_next_mux_1 = prod_r26_next_bits_1 ? prod_r26_next_shl : 9'd0;
+  assign prod_r26_next_add = {{2{prod_r26_next_mux[7]}}, prod_r26_next_mux} + {prod_r26_next_mux_1[8], prod_r26_next_mux_1};
+  assign prod_r27_next_bits = add_count[0];
+  assign prod_r27_next_mux = prod_r27_next_bits ? w27 : 8'd0;
+  assign prod_r27_next_bits_1 = add_count[1];
+  assign prod_r27_next_shl = {w27, 1'd0};
+  assign prod_r27_next_mux_1 = prod_r27_next_bits_1 ? prod_r27_next_shl : 9'd0;
+  assign prod_r27_next_add = {{2{prod_r27_next_mux[7]}}, prod_r27_next_mux} + {prod_r27_next_mux_1[8], prod_r27_next_mux_1};
+  assign prod_r28_next_bits = add_count[0];
+  assign prod_r28_next_mux = prod_r28_next_bits ? w28 : 8'd0;
+  assign prod_r28_next_bits_1 = add_count[1];
+  assign prod_r28_next_shl = {w28, 1'd0};
+  assign prod_r28_next_mux_1 = prod_r28_next_bits_1 ? prod_r28_next_shl : 9'd0;
+  assign prod_r28_next_add = {{2{prod_r28_next_mux[7]}}, prod_r28_next_mux} + {prod_r28_next_mux_1[8], prod_r28_next_mux_1};
+  assign prod_r29_next_bits = add_count[0];
+  assign prod_r29_next_mux = prod_r29_next_bits ? w29 : 8'd0;
+  assign prod_r29_next_bits_1 = add_count[1];
+  assign prod_r29_next_shl = {w29, 1'd0};
+  assign prod_r29_next_mux_1 = prod_r29_next_bits_1 ? prod_r29_next_shl : 9'd0;
+  assign prod_r29_next_add = {{2{prod_r29_next_mux[7]}}, prod_r29_next_mux} + {prod_r29_next_mux_1[8], prod_r29_next_mux_1};
+  assign prod_r30_next_bits = add_count[0];
+  assign prod_r30_next_mux = prod_r30_next_bits ? w30 : 8'd0;
+  assign prod_r30_next_bits_1 = add_count[1];
+  assign prod_r30_next_shl = {w30, 1'd0};
+  assign prod_r30_next_mux_1 = prod_r30_next_bits_1 ? prod_r30_next_shl : 9'd0;
+  assign prod_r30_next_add = {{2{prod_r30_next_mux[7]}}, prod_r30_next_mux} + {prod_r30_next_mux_1[8], prod_r30_next_mux_1};
+  assign prod_r31_next_bits = add_count[0];
+  assign prod_r31_next_mux = prod_r31_next_bits ? w31 : 8'd0;
+  assign prod_r31_next_bits_1 = add_count[1];
+  assign prod_r31_next_shl = {w31, 1'd0};
+  assign prod_r31_next_mux_1 = prod_r31_next_bits_1 ? prod_r31_next_shl : 9'd0;
+  assign prod_r31_next_add = {{2{prod_r31_next_mux[7]}}, prod_r31_next_mux} + {prod_r31_next_mux_1[8], prod_r31_next_mux_1};
   assign out_current_r_next_cat = {result31, result30, result29, result28, result27, result26, result25, result24, result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 2'd1;
   assign drain_group_next_mux = drain_last ? 2'd0 : drain_group_next_add;
@@ -1056,162 +1375,162 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   assign w0 = w0_bits;
   assign base0 = prod_fresh ? base0_ext : base0_rd_1;
   assign prod0 = prod_r0;
-  assign sum0 = {base0[13], base0} + {{4{prod0[10]}}, prod0};
+  assign sum0 = {base0[13], base0} + {{5{prod0[9]}}, prod0};
   assign acc_next0 = sum0[13:0];
   assign w1 = w1_bits;
   assign base1 = prod_fresh ? base1_ext : base1_rd;
   assign prod1 = prod_r1;
-  assign sum1 = {base1[13], base1} + {{4{prod1[10]}}, prod1};
+  assign sum1 = {base1[13], base1} + {{5{prod1[9]}}, prod1};
   assign acc_next1 = sum1[13:0];
   assign w2 = w2_bits;
   assign base2 = prod_fresh ? base2_ext : base2_rd;
   assign prod2 = prod_r2;
-  assign sum2 = {base2[13], base2} + {{4{prod2[10]}}, prod2};
+  assign sum2 = {base2[13], base2} + {{5{prod2[9]}}, prod2};
   assign acc_next2 = sum2[13:0];
   assign w3 = w3_bits;
   assign base3 = prod_fresh ? base3_ext : base3_rd;
   assign prod3 = prod_r3;
-  assign sum3 = {base3[13], base3} + {{4{prod3[10]}}, prod3};
+  assign sum3 = {base3[13], base3} + {{5{prod3[9]}}, prod3};
   assign acc_next3 = sum3[13:0];
   assign w4 = w4_bits;
   assign base4 = prod_fresh ? base4_ext : base4_rd;
   assign prod4 = prod_r4;
-  assign sum4 = {base4[13], base4} + {{4{prod4[10]}}, prod4};
+  assign sum4 = {base4[13], base4} + {{5{prod4[9]}}, prod4};
   assign acc_next4 = sum4[13:0];
   assign w5 = w5_bits;
   assign base5 = prod_fresh ? base5_ext : base5_rd;
   assign prod5 = prod_r5;
-  assign sum5 = {base5[13], base5} + {{4{prod5[10]}}, prod5};
+  assign sum5 = {base5[13], base5} + {{5{prod5[9]}}, prod5};
   assign acc_next5 = sum5[13:0];
   assign w6 = w6_bits;
   assign base6 = prod_fresh ? base6_ext : base6_rd;
   assign prod6 = prod_r6;
-  assign sum6 = {base6[13], base6} + {{4{prod6[10]}}, prod6};
+  assign sum6 = {base6[13], base6} + {{5{prod6[9]}}, prod6};
   assign acc_next6 = sum6[13:0];
   assign w7 = w7_bits;
   assign base7 = prod_fresh ? base7_ext : base7_rd;
   assign prod7 = prod_r7;
-  assign sum7 = {base7[13], base7} + {{4{prod7[10]}}, prod7};
+  assign sum7 = {base7[13], base7} + {{5{prod7[9]}}, prod7};
   assign acc_next7 = sum7[13:0];
   assign w8 = w8_bits;
   assign base8 = prod_fresh ? base8_ext : base8_rd;
   assign prod8 = prod_r8;
-  assign sum8 = {base8[13], base8} + {{4{prod8[10]}}, prod8};
+  assign sum8 = {base8[13], base8} + {{5{prod8[9]}}, prod8};
   assign acc_next8 = sum8[13:0];
   assign w9 = w9_bits;
   assign base9 = prod_fresh ? base9_ext : base9_rd;
   assign prod9 = prod_r9;
-  assign sum9 = {base9[13], base9} + {{4{prod9[10]}}, prod9};
+  assign sum9 = {base9[13], base9} + {{5{prod9[9]}}, prod9};
   assign acc_next9 = sum9[13:0];
   assign w10 = w10_bits;
   assign base10 = prod_fresh ? base10_ext : base10_rd;
   assign prod10 = prod_r10;
-  assign sum10 = {base10[13], base10} + {{4{prod10[10]}}, prod10};
+  assign sum10 = {base10[13], base10} + {{5{prod10[9]}}, prod10};
   assign acc_next10 = sum10[13:0];
   assign w11 = w11_bits;
   assign base11 = prod_fresh ? base11_ext : base11_rd;
   assign prod11 = prod_r11;
-  assign sum11 = {base11[13], base11} + {{4{prod11[10]}}, prod11};
+  assign sum11 = {base11[13], base11} + {{5{prod11[9]}}, prod11};
   assign acc_next11 = sum11[13:0];
   assign w12 = w12_bits;
   assign base12 = prod_fresh ? base12_ext : base12_rd;
   assign prod12 = prod_r12;
-  assign sum12 = {base12[13], base12} + {{4{prod12[10]}}, prod12};
+  assign sum12 = {base12[13], base12} + {{5{prod12[9]}}, prod12};
   assign acc_next12 = sum12[13:0];
   assign w13 = w13_bits;
   assign base13 = prod_fresh ? base13_ext : base13_rd;
   assign prod13 = prod_r13;
-  assign sum13 = {base13[13], base13} + {{4{prod13[10]}}, prod13};
+  assign sum13 = {base13[13], base13} + {{5{prod13[9]}}, prod13};
   assign acc_next13 = sum13[13:0];
   assign w14 = w14_bits;
   assign base14 = prod_fresh ? base14_ext : base14_rd;
   assign prod14 = prod_r14;
-  assign sum14 = {base14[13], base14} + {{4{prod14[10]}}, prod14};
+  assign sum14 = {base14[13], base14} + {{5{prod14[9]}}, prod14};
   assign acc_next14 = sum14[13:0];
   assign w15 = w15_bits;
   assign base15 = prod_fresh ? base15_ext : base15_rd;
   assign prod15 = prod_r15;
-  assign sum15 = {base15[13], base15} + {{4{prod15[10]}}, prod15};
+  assign sum15 = {base15[13], base15} + {{5{prod15[9]}}, prod15};
   assign acc_next15 = sum15[13:0];
   assign w16 = w16_bits;
   assign base16 = prod_fresh ? base16_ext : base16_rd;
   assign prod16 = prod_r16;
-  assign sum16 = {base16[13], base16} + {{4{prod16[10]}}, prod16};
+  assign sum16 = {base16[13], base16} + {{5{prod16[9]}}, prod16};
   assign acc_next16 = sum16[13:0];
   assign w17 = w17_bits;
   assign base17 = prod_fresh ? base17_ext : base17_rd;
   assign prod17 = prod_r17;
-  assign sum17 = {base17[13], base17} + {{4{prod17[10]}}, prod17};
+  assign sum17 = {base17[13], base17} + {{5{prod17[9]}}, prod17};
   assign acc_next17 = sum17[13:0];
   assign w18 = w18_bits;
   assign base18 = prod_fresh ? base18_ext : base18_rd;
   assign prod18 = prod_r18;
-  assign sum18 = {base18[13], base18} + {{4{prod18[10]}}, prod18};
+  assign sum18 = {base18[13], base18} + {{5{prod18[9]}}, prod18};
   assign acc_next18 = sum18[13:0];
   assign w19 = w19_bits;
   assign base19 = prod_fresh ? base19_ext : base19_rd;
   assign prod19 = prod_r19;
-  assign sum19 = {base19[13], base19} + {{4{prod19[10]}}, prod19};
+  assign sum19 = {base19[13], base19} + {{5{prod19[9]}}, prod19};
   assign acc_next19 = sum19[13:0];
   assign w20 = w20_bits;
   assign base20 = prod_fresh ? base20_ext : base20_rd;
   assign prod20 = prod_r20;
-  assign sum20 = {base20[13], base20} + {{4{prod20[10]}}, prod20};
+  assign sum20 = {base20[13], base20} + {{5{prod20[9]}}, prod20};
   assign acc_next20 = sum20[13:0];
   assign w21 = w21_bits;
   assign base21 = prod_fresh ? base21_ext : base21_rd;
   assign prod21 = prod_r21;
-  assign sum21 = {base21[13], base21} + {{4{prod21[10]}}, prod21};
+  assign sum21 = {base21[13], base21} + {{5{prod21[9]}}, prod21};
   assign acc_next21 = sum21[13:0];
   assign w22 = w22_bits;
   assign base22 = prod_fresh ? base22_ext : base22_rd;
   assign prod22 = prod_r22;
-  assign sum22 = {base22[13], base22} + {{4{prod22[10]}}, prod22};
+  assign sum22 = {base22[13], base22} + {{5{prod22[9]}}, prod22};
   assign acc_next22 = sum22[13:0];
   assign w23 = w23_bits;
   assign base23 = prod_fresh ? base23_ext : base23_rd;
   assign prod23 = prod_r23;
-  assign sum23 = {base23[13], base23} + {{4{prod23[10]}}, prod23};
+  assign sum23 = {base23[13], base23} + {{5{prod23[9]}}, prod23};
   assign acc_next23 = sum23[13:0];
   assign w24 = w24_bits;
   assign base24 = prod_fresh ? base24_ext : base24_rd;
   assign prod24 = prod_r24;
-  assign sum24 = {base24[13], base24} + {{4{prod24[10]}}, prod24};
+  assign sum24 = {base24[13], base24} + {{5{prod24[9]}}, prod24};
   assign acc_next24 = sum24[13:0];
   assign w25 = w25_bits;
   assign base25 = prod_fresh ? base25_ext : base25_rd;
   assign prod25 = prod_r25;
-  assign sum25 = {base25[13], base25} + {{4{prod25[10]}}, prod25};
+  assign sum25 = {base25[13], base25} + {{5{prod25[9]}}, prod25};
   assign acc_next25 = sum25[13:0];
   assign w26 = w26_bits;
   assign base26 = prod_fresh ? base26_ext : base26_rd;
   assign prod26 = prod_r26;
-  assign sum26 = {base26[13], base26} + {{4{prod26[10]}}, prod26};
+  assign sum26 = {base26[13], base26} + {{5{prod26[9]}}, prod26};
   assign acc_next26 = sum26[13:0];
   assign w27 = w27_bits;
   assign base27 = prod_fresh ? base27_ext : base27_rd;
   assign prod27 = prod_r27;
-  assign sum27 = {base27[13], base27} + {{4{prod27[10]}}, prod27};
+  assign sum27 = {base27[13], base27} + {{5{prod27[9]}}, prod27};
   assign acc_next27 = sum27[13:0];
   assign w28 = w28_bits;
   assign base28 = prod_fresh ? base28_ext : base28_rd;
   assign prod28 = prod_r28;
-  assign sum28 = {base28[13], base28} + {{4{prod28[10]}}, prod28};
+  assign sum28 = {base28[13], base28} + {{5{prod28[9]}}, prod28};
   assign acc_next28 = sum28[13:0];
   assign w29 = w29_bits;
   assign base29 = prod_fresh ? base29_ext : base29_rd;
   assign prod29 = prod_r29;
-  assign sum29 = {base29[13], base29} + {{4{prod29[10]}}, prod29};
+  assign sum29 = {base29[13], base29} + {{5{prod29[9]}}, prod29};
   assign acc_next29 = sum29[13:0];
   assign w30 = w30_bits;
   assign base30 = prod_fresh ? base30_ext : base30_rd;
   assign prod30 = prod_r30;
-  assign sum30 = {base30[13], base30} + {{4{prod30[10]}}, prod30};
+  assign sum30 = {base30[13], base30} + {{5{prod30[9]}}, prod30};
   assign acc_next30 = sum30[13:0];
   assign w31 = w31_bits;
   assign base31 = prod_fresh ? base31_ext : base31_rd;
   assign prod31 = prod_r31;
-  assign sum31 = {base31[13], base31} + {{4{prod31[10]}}, prod31};
+  assign sum31 = {base31[13], base31} + {{5{prod31[9]}}, prod31};
   assign acc_next31 = sum31[13:0];
   assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 2'd3;
@@ -1299,78 +1618,78 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   always @(posedge clk)
     if (add_valid) prod_fresh <= add_fresh;
   always @(posedge clk)
-    if (add_valid) prod_r0 <= prod_r0_next_mul;
+    if (add_valid) prod_r0 <= prod_r0_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r1 <= prod_r1_next_mul;
+    if (add_valid) prod_r1 <= prod_r1_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r2 <= prod_r2_next_mul;
+    if (add_valid) prod_r2 <= prod_r2_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r3 <= prod_r3_next_mul;
+    if (add_valid) prod_r3 <= prod_r3_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r4 <= prod_r4_next_mul;
+    if (add_valid) prod_r4 <= prod_r4_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r5 <= prod_r5_next_mul;
+    if (add_valid) prod_r5 <= prod_r5_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r6 <= prod_r6_next_mul;
+    if (add_valid) prod_r6 <= prod_r6_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r7 <= prod_r7_next_mul;
+    if (add_valid) prod_r7 <= prod_r7_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r8 <= prod_r8_next_mul;
+    if (add_valid) prod_r8 <= prod_r8_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r9 <= prod_r9_next_mul;
+    if (add_valid) prod_r9 <= prod_r9_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r10 <= prod_r10_next_mul;
+    if (add_valid) prod_r10 <= prod_r10_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r11 <= prod_r11_next_mul;
+    if (add_valid) prod_r11 <= prod_r11_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r12 <= prod_r12_next_mul;
+    if (add_valid) prod_r12 <= prod_r12_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r13 <= prod_r13_next_mul;
+    if (add_valid) prod_r13 <= prod_r13_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r14 <= prod_r14_next_mul;
+    if (add_valid) prod_r14 <= prod_r14_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r15 <= prod_r15_next_mul;
+    if (add_valid) prod_r15 <= prod_r15_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r16 <= prod_r16_next_mul;
+    if (add_valid) prod_r16 <= prod_r16_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r17 <= prod_r17_next_mul;
+    if (add_valid) prod_r17 <= prod_r17_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r18 <= prod_r18_next_mul;
+    if (add_valid) prod_r18 <= prod_r18_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r19 <= prod_r19_next_mul;
+    if (add_valid) prod_r19 <= prod_r19_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r20 <= prod_r20_next_mul;
+    if (add_valid) prod_r20 <= prod_r20_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r21 <= prod_r21_next_mul;
+    if (add_valid) prod_r21 <= prod_r21_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r22 <= prod_r22_next_mul;
+    if (add_valid) prod_r22 <= prod_r22_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r23 <= prod_r23_next_mul;
+    if (add_valid) prod_r23 <= prod_r23_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r24 <= prod_r24_next_mul;
+    if (add_valid) prod_r24 <= prod_r24_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r25 <= prod_r25_next_mul;
+    if (add_valid) prod_r25 <= prod_r25_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r26 <= prod_r26_next_mul;
+    if (add_valid) prod_r26 <= prod_r26_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r27 <= prod_r27_next_mul;
+    if (add_valid) prod_r27 <= prod_r27_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r28 <= prod_r28_next_mul;
+    if (add_valid) prod_r28 <= prod_r28_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r29 <= prod_r29_next_mul;
+    if (add_valid) prod_r29 <= prod_r29_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r30 <= prod_r30_next_mul;
+    if (add_valid) prod_r30 <= prod_r30_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r31 <= prod_r31_next_mul;
+    if (add_valid) prod_r31 <= prod_r31_next_add;
   always @(posedge clk)
     if (rst) out_valid_r <= 1'd0;
     else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (drain_load) out_group_r <= drain_group;
+    if (out_free) out_group_r <= drain_group;
   always @(posedge clk)
-    if (drain_load) out_last_r <= drain_last;
+    if (out_free) out_last_r <= drain_last;
   always @(posedge clk)
-    if (drain_load) out_current_r <= out_current_r_next_cat;
+    if (out_free) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 2'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
@@ -1380,6 +1699,6 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   always @(posedge clk)
     if (start_drain) drain_fresh <= drain_fresh_next_and;
   always @(posedge clk)
-    if (issue) weight_q <= weights[weight_addr];
+    weight_q <= weights[weight_addr];
 endmodule
 `default_nettype wire

@@ -6,11 +6,12 @@
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[2:0] (g), out_current[67:0] (lane p at [p*17 +: 17], signed:
 //      I[g*4 + p]; lanes >= C_out read 0), out_last (g = 7); 8 beat(s) per vector. The outputs are
-//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+//      out_last and out_current are undefined while out_valid is low.
 // Lanes P = 4, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 17 bits
 // (exact: range [-40265, 36261]).
-// Weight word registered before the add; the count x weight product registered before the add too: 3 cycle(s) from issue to write.
+// Weight word registered before the add; the count x weight product (a multiplier) registered before the add too: 3 cycle(s) from issue to write.
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (the drain waits
 // 0 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
 // costs 1 cycle(s) per vector on top of events x G.
@@ -358,11 +359,11 @@ module patch_embed2_custom_conv1_acc_i144_o32_p4_a17_10ef47a4 (
     if (rst) out_valid_r <= 1'd0;
     else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (drain_load) out_group_r <= drain_group;
+    if (out_free) out_group_r <= drain_group;
   always @(posedge clk)
-    if (drain_load) out_last_r <= drain_last;
+    if (out_free) out_last_r <= drain_last;
   always @(posedge clk)
-    if (drain_load) out_current_r <= out_current_r_next_cat;
+    if (out_free) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
@@ -372,6 +373,6 @@ module patch_embed2_custom_conv1_acc_i144_o32_p4_a17_10ef47a4 (
   always @(posedge clk)
     if (start_drain) drain_fresh <= drain_fresh_next_and;
   always @(posedge clk)
-    if (issue) weight_q <= weights[weight_addr];
+    weight_q <= weights[weight_addr];
 endmodule
 `default_nettype wire

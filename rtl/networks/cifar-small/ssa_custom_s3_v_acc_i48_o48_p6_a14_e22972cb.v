@@ -6,11 +6,12 @@
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[2:0] (g), out_current[83:0] (lane p at [p*14 +: 14], signed:
 //      I[g*6 + p]; lanes >= C_out read 0), out_last (g = 7); 8 beat(s) per vector. The outputs are
-//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry). out_group,
+//      out_last and out_current are undefined while out_valid is low.
 // Lanes P = 6, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 14 bits
 // (exact: range [-6571, 6944]).
-// Weight word registered before the add; the count x weight product registered before the add too: 3 cycle(s) from issue to write.
+// Weight word registered before the add; the count x weight product (a shift-and-add in logic) registered before the add too: 3 cycle(s) from issue to write.
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (the drain waits
 // 0 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
 // costs 1 cycle(s) per vector on top of events x G.
@@ -70,48 +71,48 @@ module ssa_custom_s3_v_acc_i48_o48_p6_a14_e22972cb (
   reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [9:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
@@ -197,13 +198,42 @@ module ssa_custom_s3_v_acc_i48_o48_p6_a14_e22972cb (
   wire [2:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r0_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r0_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r0_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r0_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r1_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r1_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r1_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r1_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r2_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r2_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r2_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r2_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r3_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r3_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r3_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r3_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r4_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r4_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r4_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r4_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [7:0] prod_r5_next_mux;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire prod_r5_next_bits_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_shl;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [8:0] prod_r5_next_mux_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [9:0] prod_r5_next_add;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [83:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -302,13 +332,42 @@ module ssa_custom_s3_v_acc_i48_o48_p6_a14_e22972cb (
   assign group_next_mux = last_group ? 3'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign prod_r0_next_ext = {1'd0, add_count};
-  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
-  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
-  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
-  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
-  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
-  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
+  assign prod_r0_next_bits = add_count[0];
+  assign prod_r0_next_mux = prod_r0_next_bits ? w0 : 8'd0;
+  assign prod_r0_next_bits_1 = add_count[1];
+  assign prod_r0_next_shl = {w0, 1'd0};
+  assign prod_r0_next_mux_1 = prod_r0_next_bits_1 ? prod_r0_next_shl : 9'd0;
+  assign prod_r0_next_add = {{2{prod_r0_next_mux[7]}}, prod_r0_next_mux} + {prod_r0_next_mux_1[8], prod_r0_next_mux_1};
+  assign prod_r1_next_bits = add_count[0];
+  assign prod_r1_next_mux = prod_r1_next_bits ? w1 : 8'd0;
+  assign prod_r1_next_bits_1 = add_count[1];
+  assign prod_r1_next_shl = {w1, 1'd0};
+  assign prod_r1_next_mux_1 = prod_r1_next_bits_1 ? prod_r1_next_shl : 9'd0;
+  assign prod_r1_next_add = {{2{prod_r1_next_mux[7]}}, prod_r1_next_mux} + {prod_r1_next_mux_1[8], prod_r1_next_mux_1};
+  assign prod_r2_next_bits = add_count[0];
+  assign prod_r2_next_mux = prod_r2_next_bits ? w2 : 8'd0;
+  assign prod_r2_next_bits_1 = add_count[1];
+  assign prod_r2_next_shl = {w2, 1'd0};
+  assign prod_r2_next_mux_1 = prod_r2_next_bits_1 ? prod_r2_next_shl : 9'd0;
+  assign prod_r2_next_add = {{2{prod_r2_next_mux[7]}}, prod_r2_next_mux} + {prod_r2_next_mux_1[8], prod_r2_next_mux_1};
+  assign prod_r3_next_bits = add_count[0];
+  assign prod_r3_next_mux = prod_r3_next_bits ? w3 : 8'd0;
+  assign prod_r3_next_bits_1 = add_count[1];
+  assign prod_r3_next_shl = {w3, 1'd0};
+  assign prod_r3_next_mux_1 = prod_r3_next_bits_1 ? prod_r3_next_shl : 9'd0;
+  assign prod_r3_next_add = {{2{prod_r3_next_mux[7]}}, prod_r3_next_mux} + {prod_r3_next_mux_1[8], prod_r3_next_mux_1};
+  assign prod_r4_next_bits = add_count[0];
+  assign prod_r4_next_mux = prod_r4_next_bits ? w4 : 8'd0;
+  assign prod_r4_next_bits_1 = add_count[1];
+  assign prod_r4_next_shl = {w4, 1'd0};
+  assign prod_r4_next_mux_1 = prod_r4_next_bits_1 ? prod_r4_next_shl : 9'd0;
+  assign prod_r4_next_add = {{2{prod_r4_next_mux[7]}}, prod_r4_next_mux} + {prod_r4_next_mux_1[8], prod_r4_next_mux_1};
+  assign prod_r5_next_bits = add_count[0];
+  assign prod_r5_next_mux = prod_r5_next_bits ? w5 : 8'd0;
+  assign prod_r5_next_bits_1 = add_count[1];
+  assign prod_r5_next_shl = {w5, 1'd0};
+  assign prod_r5_next_mux_1 = prod_r5_next_bits_1 ? prod_r5_next_shl : 9'd0;
+  assign prod_r5_next_add = {{2{prod_r5_next_mux[7]}}, prod_r5_next_mux} + {prod_r5_next_mux_1[8], prod_r5_next_mux_1};
   assign out_current_r_next_cat = {result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 3'd1;
   assign drain_group_next_mux = drain_last ? 3'd0 : drain_group_next_add;
@@ -328,32 +387,32 @@ module ssa_custom_s3_v_acc_i48_o48_p6_a14_e22972cb (
   assign w0 = w0_bits;
   assign base0 = prod_fresh ? base0_ext : base0_rd_1;
   assign prod0 = prod_r0;
-  assign sum0 = {base0[13], base0} + {{4{prod0[10]}}, prod0};
+  assign sum0 = {base0[13], base0} + {{5{prod0[9]}}, prod0};
   assign acc_next0 = sum0[13:0];
   assign w1 = w1_bits;
   assign base1 = prod_fresh ? base1_ext : base1_rd;
   assign prod1 = prod_r1;
-  assign sum1 = {base1[13], base1} + {{4{prod1[10]}}, prod1};
+  assign sum1 = {base1[13], base1} + {{5{prod1[9]}}, prod1};
   assign acc_next1 = sum1[13:0];
   assign w2 = w2_bits;
   assign base2 = prod_fresh ? base2_ext : base2_rd;
   assign prod2 = prod_r2;
-  assign sum2 = {base2[13], base2} + {{4{prod2[10]}}, prod2};
+  assign sum2 = {base2[13], base2} + {{5{prod2[9]}}, prod2};
   assign acc_next2 = sum2[13:0];
   assign w3 = w3_bits;
   assign base3 = prod_fresh ? base3_ext : base3_rd;
   assign prod3 = prod_r3;
-  assign sum3 = {base3[13], base3} + {{4{prod3[10]}}, prod3};
+  assign sum3 = {base3[13], base3} + {{5{prod3[9]}}, prod3};
   assign acc_next3 = sum3[13:0];
   assign w4 = w4_bits;
   assign base4 = prod_fresh ? base4_ext : base4_rd;
   assign prod4 = prod_r4;
-  assign sum4 = {base4[13], base4} + {{4{prod4[10]}}, prod4};
+  assign sum4 = {base4[13], base4} + {{5{prod4[9]}}, prod4};
   assign acc_next4 = sum4[13:0];
   assign w5 = w5_bits;
   assign base5 = prod_fresh ? base5_ext : base5_rd;
   assign prod5 = prod_r5;
-  assign sum5 = {base5[13], base5} + {{4{prod5[10]}}, prod5};
+  assign sum5 = {base5[13], base5} + {{5{prod5[9]}}, prod5};
   assign acc_next5 = sum5[13:0];
   assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 3'd7;
@@ -415,26 +474,26 @@ module ssa_custom_s3_v_acc_i48_o48_p6_a14_e22972cb (
   always @(posedge clk)
     if (add_valid) prod_fresh <= add_fresh;
   always @(posedge clk)
-    if (add_valid) prod_r0 <= prod_r0_next_mul;
+    if (add_valid) prod_r0 <= prod_r0_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r1 <= prod_r1_next_mul;
+    if (add_valid) prod_r1 <= prod_r1_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r2 <= prod_r2_next_mul;
+    if (add_valid) prod_r2 <= prod_r2_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r3 <= prod_r3_next_mul;
+    if (add_valid) prod_r3 <= prod_r3_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r4 <= prod_r4_next_mul;
+    if (add_valid) prod_r4 <= prod_r4_next_add;
   always @(posedge clk)
-    if (add_valid) prod_r5 <= prod_r5_next_mul;
+    if (add_valid) prod_r5 <= prod_r5_next_add;
   always @(posedge clk)
     if (rst) out_valid_r <= 1'd0;
     else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (drain_load) out_group_r <= drain_group;
+    if (out_free) out_group_r <= drain_group;
   always @(posedge clk)
-    if (drain_load) out_last_r <= drain_last;
+    if (out_free) out_last_r <= drain_last;
   always @(posedge clk)
-    if (drain_load) out_current_r <= out_current_r_next_cat;
+    if (out_free) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
@@ -444,6 +503,6 @@ module ssa_custom_s3_v_acc_i48_o48_p6_a14_e22972cb (
   always @(posedge clk)
     if (start_drain) drain_fresh <= drain_fresh_next_and;
   always @(posedge clk)
-    if (issue) weight_q <= weights[weight_addr];
+    weight_q <= weights[weight_addr];
 endmodule
 `default_nettype wire
