@@ -38,13 +38,14 @@ public struct LayerResources: Sendable, Hashable, Codable {
 /// hst-4-384 QKFormer blocks (stage 1 at P = 4, 12, 24, 48; stage 2 at P = 12, 48; stage 3 SSA
 /// at P = 24), each block counted as its five (SSA: six) accumulating layers at the generator's
 /// lanes (`q`, `k`, (`v`,) `proj` at P, `fc2` at `defaultMLPLanes`, `fc1` at `defaultHiddenLanes`).
-/// The fit is within 12% of those seven LUT figures and 8% of the FF ones (refitted 2026-12-07,
-/// session 8, after the one-chain LIF charge took 12 to 16% of a block's LUTs; docs/estimate-network.md).
+/// The fit is within 11% of those seven LUT figures and 6% of the FF ones (refitted 2026-12-08,
+/// session 10, after two-bit counts multiply in logic and the MLP's one-group banks were
+/// pipelined; docs/estimate-network.md).
 /// A conv, the stem and the head use the same per-layer line (their hardware is not built yet).
 public struct LaneCostModel: Sendable, Hashable, Codable {
-    public var lutBase = -388.4, lutPerChannel = 13.60, lutPerLane = 101.6
-    public var ffBase = -677.4, ffPerChannel = 25.26, ffPerLane = 125.8
-    public var source = "per-lane model fitted on ResourceModel of 7 generated hst-4-384 blocks (LUT within 12%, FF within 8% of them): per accumulating layer LUT = -388 + 13.6 C + 102 P, FF = -677 + 25.3 C + 126 P"
+    public var lutBase = -443.7, lutPerChannel = 13.48, lutPerLane = 127.0
+    public var ffBase = -822.3, ffPerChannel = 22.77, ffPerLane = 162.6
+    public var source = "per-lane model fitted on ResourceModel of 7 generated hst-4-384 blocks (LUT within 11%, FF within 6% of them): per accumulating layer of C output channels LUT = -444 + 13.5 C + 127 P, FF = -822 + 22.8 C + 163 P"
     public init() {}
 
     func layer(_ p: Int, channels c: Int) -> (luts: Double, ffs: Double) {
@@ -94,8 +95,11 @@ extension NetworkCycleModel {
         case .block:
             let b = l.block!, C = b.dim, N = b.tokens
             let lanes = blockLanes(b, p)
-            let luts = lanes.reduce(0.0) { $0 + cost.layer($1, channels: C).luts }
-            let ffs = lanes.reduce(0.0) { $0 + cost.layer($1, channels: C).ffs }
+            // Each layer at its own output channels, as the line was fitted: fc1 (the last) has
+            // mlpRatio x C, the others C.
+            let channels = lanes.indices.map { $0 == lanes.count - 1 ? b.mlpRatio * C : C }
+            let luts = zip(lanes, channels).reduce(0.0) { $0 + cost.layer($1.0, channels: $1.1).luts }
+            let ffs = zip(lanes, channels).reduce(0.0) { $0 + cost.layer($1.0, channels: $1.1).ffs }
             let cb = countBits(l.input.maxCount)
             let neurons = (b.attention == .ssa ? 4 : 3) * C + b.mlpRatio * C + C
             var buffer = 0, fifo = 2 * 4 * C * (cb + 1)
@@ -104,8 +108,11 @@ extension NetworkCycleModel {
             case .channel: buffer = N * T * C; fifo = (N * T + 3) * C * cb + 4 * C * (cb + 1)
             case .ssa: buffer = 2 * N * T * C * 2; fifo = N * T * C * cb + 4 * C * (cb + 1)
             }
-            // Counts above 1 on the block input and x1 are multiplied: the q, k and fc1 lanes.
-            let dsps = l.input.maxCount > 1 ? lanes[0] + lanes[1] + lanes.last! : 0
+            // Counts of three bits or more are multiplied (two-bit ones are a shift-and-add,
+            // `SpikeAccumulatorPipeline.shiftAddProduct`): on the block input the q, k (and v)
+            // lanes, on x1 (the input plus the attention's spikes, up to maxCount + 1) fc1's.
+            let m = l.input.maxCount, inputLayers = b.attention == .ssa ? 3 : 2
+            let dsps = (countBits(m) >= 3 ? lanes[0..<inputLayers].reduce(0, +) : 0) + (countBits(m + 1) >= 3 ? lanes.last! : 0)
             return LayerResources(luts: Int(luts), flipFlops: Int(ffs), dsps: dsps, weightBits: l.weights * wb, bufferBits: buffer,
                                   stateBits: neurons * membrane, fifoBits: fifo,
                                   source: cost.source)
