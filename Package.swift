@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "DescriptionTests", dependencies: ["Description"]),
         .testTarget(name: "HDLTests", dependencies: ["Description", "HDL"],
                     exclude: ["Golden"]),
-        .testTarget(name: "BlocksTests", dependencies: ["Description", "Blocks"]),
+        .testTarget(name: "BlocksTests", dependencies: ["Description", "HDL", "Blocks"]),
         .testTarget(name: "GoldenTests", dependencies: ["Description", "Golden"], exclude: ["lif_float_reference.py", "Fixtures"]),
         .testTarget(name: "CosimTests", dependencies: ["Description", "HDL", "Blocks", "Golden", "Cosim"]),
         .testTarget(name: "EstimatorTests", dependencies: ["Description", "HDL", "Blocks", "Golden", "Cosim", "Estimator"]),

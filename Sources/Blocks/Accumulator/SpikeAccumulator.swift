@@ -118,7 +118,7 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     m.next(evLast, inLast, enable: accept)
     m.next(evCount, inCount, enable: accept)
     // Word i*G + g holds the P weights of input i, group g; i < C_in, so i*G < depth.
-    let rowAddr = m.wire("row_addr", fit(scaled(inChannel, by: g), to: aw))
+    let rowAddr = m.wire("row_addr", fit(timesConst(inChannel, g), to: aw))
     m.next(weightAddr, mux(accept, rowAddr, weightAddr +% .const(1, width: aw)), enable: accept | issue)
     m.next(group, mux(lastGroup, .const(0, width: gw), group +% .const(1, width: gw)), enable: issue)
     m.next(vecFresh, mux(startDrain, .const(1, width: 1), mux(eventDone, .const(0, width: 1), vecFresh)))
@@ -283,13 +283,6 @@ fileprivate func packLanes(_ values: [Int], width: Int) -> Bits {
         }
     }
     return Bits(width: max(total, 1), truncating: words)
-}
-
-/// `x * k` for a constant `k >= 1`: a shift for powers of two, a constant product otherwise.
-fileprivate func scaled(_ x: Expr, by k: Int) -> Expr {
-    if k == 1 { return x }
-    if k & (k - 1) == 0 { return x.shiftLeft(k.trailingZeroBitCount) }
-    return x * Expr.const(k)
 }
 
 /// Zero-extends or narrows an unsigned value to `width` bits; callers narrow only values

@@ -82,13 +82,6 @@ func addMod(_ a: Expr, _ c: Int, _ d: Int) -> Expr {
     return c == 0 ? a : addMod(a, ucon(c, a.width), d)
 }
 
-/// `x * k` for a constant `k >= 1` (unsigned), exact width.
-func timesConst(_ x: Expr, _ k: Int) -> Expr {
-    if k == 1 { return x }
-    if k & (k - 1) == 0 { return x.shiftLeft(k.trailingZeroBitCount) }
-    return x * Expr.const(k)
-}
-
 /// Narrows an unsigned value proven to fit, or zero-extends it.
 func fitTo(_ x: Expr, _ w: Int) -> Expr { x.width <= w ? x.extend(to: w) : x.truncate(to: w) }
 

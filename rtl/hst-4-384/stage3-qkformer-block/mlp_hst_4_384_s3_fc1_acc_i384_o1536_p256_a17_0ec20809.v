@@ -2392,6 +2392,11 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire start_drain_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire in_ready_int_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire in_ready_int_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [11:0] row_addr_shl;  // Blocks/ConstantProduct.swift timesConst(_:_:)
+  wire [9:0] row_addr_shl_1;  // Blocks/ConstantProduct.swift timesConst(_:_:)
+  /* verilator lint_off UNUSED */
+  wire [12:0] row_addr_sub;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  /* verilator lint_on UNUSED */
   wire [7:0] w0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2303:0] base0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] base0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -6526,6 +6531,9 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign start_drain_or = event_done | marker_done;
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
+  assign row_addr_shl = {in_channel, 3'd0};
+  assign row_addr_shl_1 = {in_channel, 1'd0};
+  assign row_addr_sub = {1'd0, row_addr_shl} - {3'd0, row_addr_shl_1};
   assign w0_bits = weight_r[7:0];
   assign base0_rd = bias[prod_group];
   assign base0_bits = base0_rd[8:0];
@@ -9883,7 +9891,7 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign start_drain = ev_last & start_drain_or;
   assign in_ready_int = in_ready_int_or | marker_done;
   assign accept = in_valid & in_ready_int;
-  assign row_addr = {3'd0, in_channel} * 12'd6;
+  assign row_addr = row_addr_sub[11:0];
   assign w0 = w0_bits;
   assign base0 = prod_fresh ? base0_ext : base0_rd_1;
   assign prod0 = prod_r0;
