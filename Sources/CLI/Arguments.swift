@@ -17,6 +17,9 @@ struct Arguments {
         self.switches = Set(switches.filter(\.value).keys)
     }
 
+    /// The help of `--lif`, which `estimate` and `timing` both take.
+    static let lifHelp = "The LIF banks' membrane storage: auto (pipelined where T > 1 and a bank has 2 or more groups or belongs to an MLP; registers otherwise), registers, pipelined (four-stage update) or ram [auto]."
+
     func string(_ name: String) -> String? { values[name] }
 
     func flag(_ name: String) -> Bool { switches.contains(name) }

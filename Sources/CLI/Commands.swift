@@ -243,7 +243,7 @@ struct EstimateCommandLine: QKCommand {
     @Option(help: "X' firing rate.") var xRate: String?
     @Option(help: "Output firing rate.") var outRate: String?
     @Option(help: "The clock in MHz for latency and throughput [the Fmax estimate].") var clockMhz: String?
-    @Option(help: "The LIF banks' membrane storage: auto (pipelined where T > 1 and a bank has 2 or more groups or belongs to an MLP; registers otherwise), registers, pipelined (four-stage update) or ram [auto].") var lif: String?
+    @Option(help: ArgumentHelp(Arguments.lifHelp)) var lif: String?
     @Option(help: "Energy of an accumulate, pJ [0.9].") var eAc: String?
     @Option(help: "Energy of a multiply-accumulate, pJ [4.6].") var eMac: String?
     @Option(help: "Energy of a memory bit, pJ.") var eMemBit: String?

@@ -23,7 +23,7 @@ struct TimingCommand: QKCommand {
     @Option(help: "The target clock in MHz passed to nextpnr [150].") var targetMhz: String?
     @Option(help: "nextpnr's placer seed [1].") var pnrSeed: String?
     @Option(help: "The ECP5 device: 25k, 45k or 85k [85k].") var device: String?
-    @Option(help: "The LIF banks' membrane storage: auto (pipelined where T > 1 and a bank has 2 or more groups or belongs to an MLP; registers otherwise), registers, pipelined (four-stage update) or ram [auto].") var lif: String?
+    @Option(help: ArgumentHelp(Arguments.lifHelp)) var lif: String?
     @Flag(help: "Print JSON.") var json = false
 
     var arguments: Arguments {

@@ -163,6 +163,9 @@ public struct SpikeAccumulatorPipeline: Hashable, Sendable {
         shiftAddProduct = countWidth == 2
     }
 
+    /// The product is a hard multiplier: counts of three bits or more.
+    public var multiplies: Bool { registeredProduct && !shiftAddProduct }
+
     /// Cycles from an issue to its write: 1, plus one per register stage.
     public var addStages: Int { 1 + (registeredWeight ? 1 : 0) + (registeredProduct ? 1 : 0) }
     /// Cycles the drain waits for a vector's last write. The vector's last event issues group `g`

@@ -111,8 +111,9 @@ extension NetworkCycleModel {
             // Counts of three bits or more are multiplied (two-bit ones are a shift-and-add,
             // `SpikeAccumulatorPipeline.shiftAddProduct`): on the block input the q, k (and v)
             // lanes, on x1 (the input plus the attention's spikes, up to maxCount + 1) fc1's.
+            func multiplies(_ maxCount: Int) -> Bool { SpikeAccumulatorPipeline(groups: 1, countWidth: countBits(maxCount)).multiplies }
             let m = l.input.maxCount, inputLayers = b.attention == .ssa ? 3 : 2
-            let dsps = (countBits(m) >= 3 ? lanes[0..<inputLayers].reduce(0, +) : 0) + (countBits(m + 1) >= 3 ? lanes.last! : 0)
+            let dsps = (multiplies(m) ? lanes[0..<inputLayers].reduce(0, +) : 0) + (multiplies(m + 1) ? lanes.last! : 0)
             return LayerResources(luts: Int(luts), flipFlops: Int(ffs), dsps: dsps, weightBits: l.weights * wb, bufferBits: buffer,
                                   stateBits: neurons * membrane, fifoBits: fifo,
                                   source: cost.source)

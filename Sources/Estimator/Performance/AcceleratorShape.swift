@@ -141,4 +141,9 @@ extension LIFStateStorage {
         case .pipelined: return 4
         }
     }
+
+    /// Cycles from one beat to the next of the same group when the second is not its token's
+    /// first: a pipelined bank of one group waits for the previous beat's write-back (s1 to s4,
+    /// `LIFBankCosimTests.pipelinedThroughput`); every other (resolved) bank takes a beat a cycle.
+    public func beatInterval(groups: Int) -> Int { self == .pipelined && groups == 1 ? extraLatency : 1 }
 }

@@ -53,9 +53,7 @@ public struct MLPShape: Sendable, Hashable {
     public var outputLIFExtraLatency: Int { bankStorage.resolved(groups: groups).extraLatency }
     /// Cycles between two beats of a one-group pipelined bank when the second is not a token's
     /// first (it waits for the first's write-back); 1 for any other bank (`G >= 2`, or registers).
-    func lifBeatInterval(groups g: Int) -> Int {
-        g == 1 && bankStorage.resolved(groups: g) == .pipelined ? 4 : 1
-    }
+    func lifBeatInterval(groups g: Int) -> Int { bankStorage.resolved(groups: g).beatInterval(groups: g) }
 
     /// `G = ceil(C / P)`: fc2 cycles per hidden event, output beats per vector.
     public var groups: Int { (channels + lanes - 1) / lanes }
